@@ -1,0 +1,38 @@
+"""Time to load and validate the whole question bank (budget: under 100 ms).
+
+Run: .venv/bin/python benchmarks/bench_bank.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from prep import settings
+from prep.bank import load_bank
+
+BUDGET_MS = 100.0
+REPEATS = 20
+
+
+def main() -> None:
+    path = settings.content_dir()
+    load_bank(path)  # warm the file cache and imports
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        bank = load_bank(path)
+        times.append((time.perf_counter() - start) * 1000)
+    median = statistics.median(times)
+    print(
+        f"bank: {len(bank.sections)} sections, {len(bank.questions)} questions, "
+        f"{len(bank.problems)} problems"
+    )
+    print(f"{'measure':<28}{'ours':>10}{'budget':>10}{'ratio':>8}")
+    rows = (("load + validate (median)", median), ("load + validate (max)", max(times)))
+    for label, value in rows:
+        print(f"{label:<28}{value:>8.1f}ms{BUDGET_MS:>8.0f}ms{value / BUDGET_MS:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

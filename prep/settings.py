@@ -1,0 +1,37 @@
+"""Settings read from the environment, in one place.
+
+ATTN_PREP_DB         path of the SQLite progress database (default: the user's data directory)
+ATTN_PREP_CONTENT    folder of the question bank's YAML files (default: content/ beside the code)
+ATTN_PREP_PRACTICE   "off" switches the Practice page (running learners' code) off
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "attention-prep"
+
+
+def db_path() -> Path:
+    value = os.environ.get("ATTN_PREP_DB")
+    if value:
+        return Path(value).expanduser()
+    return Path(user_data_dir(APP_NAME, appauthor=False)) / "progress.sqlite3"
+
+
+def content_dir() -> Path:
+    value = os.environ.get("ATTN_PREP_CONTENT")
+    return Path(value).expanduser() if value else PROJECT_ROOT / "content"
+
+
+def practice_enabled() -> bool:
+    return os.environ.get("ATTN_PREP_PRACTICE", "on").strip().lower() not in {
+        "off",
+        "0",
+        "false",
+        "no",
+    }

@@ -1,0 +1,76 @@
+"""The shipped question bank: size, coverage of the seed, both languages, and runnable code.
+
+Each `code` block runs, then its `check`, which compares the result with torch or the
+`attention` package (format rule, enforced by the loader).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from prep import settings
+from prep.bank import load_bank, run_code_block
+
+BANK = load_bank(settings.content_dir())
+SEED_ITEMS = [f"seed-1.{i}" for i in range(1, 9)] + [
+    f"seed-{p}.{i}" for p in (2, 3) for i in (1, 2, 3)
+]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+CODE_QUESTIONS = [q for q in BANK.questions if q.code]
+
+
+def test_bank_has_no_problems():
+    assert BANK.problems == [], "\n".join(map(str, BANK.problems))
+
+
+def test_bank_size_and_sections():
+    assert len(BANK.questions) >= 80
+    assert len(BANK.sections) >= 9
+    assert all(len(s.questions) >= 5 for s in BANK.sections), [
+        (s.id, len(s.questions)) for s in BANK.sections
+    ]
+
+
+def test_every_seed_item_is_present_with_its_source():
+    sources = {q.source for q in BANK.questions}
+    assert [item for item in SEED_ITEMS if item not in sources] == []
+
+
+def test_seed_broken_code_answers_are_also_find_the_bug_questions():
+    bugs = {q.source for q in BANK.questions if q.type == "find-the-bug"}
+    assert {"seed-2.2", "seed-2.3"} <= bugs | {s.replace("seed-3", "seed-2") for s in bugs if s}
+
+
+def test_chinese_fields_are_chinese_and_english_fields_are_english():
+    for q in BANK.questions:
+        for name in ("question", "answer", "explanation"):
+            text = getattr(q, name)
+            assert CJK.search(text.zh), f"{q.id}.{name}.zh has no Chinese"
+            prose = re.sub(r"```.*?```", "", text.en, flags=re.S)
+            share = len(CJK.findall(prose)) / max(len(prose), 1)
+            assert share < 0.02, f"{q.id}.{name}.en looks untranslated ({share:.0%} CJK)"
+
+
+@pytest.mark.parametrize("source", ["seed-1.3", "seed-1.7"])
+def test_seed_claim_that_attention_reduces_computation_is_corrected(source):
+    [q] = [q for q in BANK.questions if q.source == source]
+    for lang in ("zh", "en"):
+        text = q.answer[lang] + q.explanation[lang]
+        assert re.search(r"n\^2|n\^\{2\}|n²", text), (
+            f"{q.id}.{lang} does not state the quadratic cost"
+        )
+
+
+def test_no_raw_html_in_content():
+    pattern = re.compile(r"<\s*(script|iframe|img|style|object|embed)\b", re.I)
+    for q in BANK.questions:
+        for name in ("question", "answer", "explanation"):
+            for lang in ("zh", "en"):
+                assert not pattern.search(getattr(q, name)[lang]), f"{q.id}.{name}.{lang}"
+
+
+@pytest.mark.parametrize("question", CODE_QUESTIONS, ids=[q.id for q in CODE_QUESTIONS])
+def test_code_block_runs_and_its_check_passes(question):
+    assert run_code_block(question) is None, run_code_block(question)
