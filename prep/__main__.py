@@ -1,4 +1,9 @@
-"""Command line: ``python -m prep validate [paths...]`` (also installed as ``attention-prep``)."""
+"""Command line (also installed as ``attention-prep``).
+
+python -m prep validate [paths...]            check the bank (and run its code blocks)
+python -m prep export anki deck.apkg [--lang en]
+python -m prep export markdown bank.md [--lang en]
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Sequence
 
 from prep import settings
 from prep.bank import load_bank, run_code_blocks
+from prep.export import to_markdown, write_anki
 
 
 def validate(paths: Sequence[str], run_code: bool) -> int:
@@ -22,16 +28,34 @@ def validate(paths: Sequence[str], run_code: bool) -> int:
     return 1 if problems else 0
 
 
+def export(kind: str, output: str, lang: str) -> int:
+    bank = load_bank(settings.content_dir())
+    for problem in bank.problems:
+        print(problem, file=sys.stderr)
+    if kind == "anki":
+        count = write_anki(bank, output, lang)
+    else:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(to_markdown(bank, lang))
+        count = len(bank.questions)
+    print(f"wrote {count} questions to {output}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="attention-prep", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("validate", help="check question-bank YAML files")
     check.add_argument("paths", nargs="*", help="section files or folders (default: the bank)")
     check.add_argument("--no-run", action="store_true", help="do not run the code blocks")
+    out = commands.add_parser("export", help="export the bank to an Anki deck or Markdown")
+    out.add_argument("kind", choices=["anki", "markdown"])
+    out.add_argument("output", help="file to write (.apkg for anki, .md for markdown)")
+    out.add_argument("--lang", choices=["zh", "en"], default="zh")
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.paths, run_code=not args.no_run)
-    return 2
+    return export(args.kind, args.output, args.lang)
 
 
 if __name__ == "__main__":
