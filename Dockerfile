@@ -1,0 +1,42 @@
+# Attention interview prep, for a host serving many learners.
+#   docker build -t attention-prep .
+#   docker run -p 8501:8501 -v attention-prep-data:/data attention-prep
+# Progress (SQLite) lives on the /data volume; the container runs as an unprivileged user.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    ATTN_PREP_DB=/data/progress.sqlite3 \
+    ATTN_PREP_CONTENT=/app/content
+
+WORKDIR /app
+
+# The same two steps as the README / Makefile: the CPU build of torch first (pinned, so pip never
+# pulls a CUDA build), then the project with exact versions from constraints.txt.
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+
+COPY pyproject.toml constraints.txt README.md ./
+COPY attention/ attention/
+COPY prep/ prep/
+RUN pip install -c constraints.txt ".[real-model]"
+
+COPY app.py ./
+COPY pages/ pages/
+COPY content/ content/
+COPY .streamlit/ .streamlit/
+
+RUN useradd --create-home --uid 10001 learner \
+    && mkdir -p /data \
+    && chown learner:learner /data
+USER learner
+VOLUME ["/data"]
+
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request, sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read().strip() == b'ok' else 1)"]
+
+CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]

@@ -1,0 +1,104 @@
+"""Browse: the bank by section, searchable and filterable; answers hidden until revealed."""
+
+import streamlit as st
+
+from prep import ui
+from prep.bank import Question
+
+lang = ui.setup_page("浏览题库", "Browse")
+bank = ui.bank()
+REVEALED = "browse_revealed"  # question ids whose answer this session has revealed
+revealed: set[str] = st.session_state.setdefault(REVEALED, set())
+
+
+def _toggle(question_id: str) -> None:
+    revealed.symmetric_difference_update({question_id})
+
+
+def _link_to(question_id: str) -> None:
+    st.query_params["q"] = question_id
+    st.toast(ui.t("这道题的链接已放入地址栏，并显示在页面顶部。",
+                  "The question's link is now in the address bar, and the question at the top."))
+
+
+def _unlink() -> None:
+    st.query_params.pop("q", None)
+
+
+def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
+    with st.container(border=True, key=f"{prefix}card-{q.id}"):
+        ui.question_badges(q)
+        ui.question_text(q)
+        shown = reading_mode or q.id in revealed
+        with st.container(horizontal=True, vertical_alignment="center"):
+            if not reading_mode:
+                st.button(
+                    ui.t("隐藏答案", "Hide answer") if shown else ui.t("显示答案", "Show answer"),
+                    key=f"{prefix}reveal-{q.id}", on_click=_toggle, args=(q.id,),
+                    icon=":material/visibility_off:" if shown else ":material/visibility:",
+                )
+            st.button(ui.t("链接", "Link"), key=f"{prefix}link-{q.id}", on_click=_link_to,
+                      args=(q.id,), icon=":material/link:",
+                      help=ui.t("把这道题放进地址栏，便于分享", "Put this question in the URL"))
+            if q.module:
+                ui.page_link("pages/3_Lab.py", "在实验室中打开", "Open in Lab",
+                             ":material/science:", module=q.module)
+        if shown:
+            ui.answer_block(q)
+
+
+st.title(ui.t("浏览题库", "Browse the bank"))
+ui.show_bank_problems(bank)
+
+linked_id = st.query_params.get("q")
+if linked_id:
+    linked = bank.question(linked_id)
+    if linked is None:
+        st.warning(ui.t(f"题库中没有编号为 `{linked_id}` 的题目。",
+                        f"There is no question with id `{linked_id}` in the bank."))
+    else:
+        section = bank.section_of(linked.id)
+        st.subheader(ui.t("链接的题目", "Linked question") + f" · {ui.tr(section.title)}")
+        show_question(linked, reading_mode=False, prefix="linked-")
+    st.button(ui.t("查看全部题目", "Show all questions"), key="unlink", on_click=_unlink,
+              icon=":material/list:")
+    st.divider()
+
+query = st.text_input(
+    ui.t("搜索（中英文均可）", "Search (either language)"), key="browse_query",
+    placeholder=ui.t("例如：softmax、掩码、KV cache", "e.g. softmax, mask, KV cache"),
+)
+filters = st.columns(4)
+ANY = ui.t("全部", "Any")
+sections = filters[0].multiselect(
+    ui.t("章节", "Sections"), [s.id for s in bank.sections], key="browse_sections",
+    format_func=ui.format_with({s.id: s.title for s in bank.sections}), placeholder=ANY,
+)
+tags = filters[1].multiselect(ui.t("标签", "Tags"), bank.tags(), key="browse_tags",
+                              placeholder=ANY)
+difficulties = filters[2].multiselect(
+    ui.t("难度", "Difficulty"), list(ui.DIFFICULTY_NAMES), key="browse_difficulty",
+    format_func=ui.format_with(ui.DIFFICULTY_NAMES), placeholder=ANY,
+)
+types = filters[3].multiselect(
+    ui.t("题型", "Type"), list(ui.TYPE_NAMES), key="browse_type",
+    format_func=ui.format_with(ui.TYPE_NAMES), placeholder=ANY,
+)
+reading_mode = st.toggle(ui.t("阅读模式（显示全部答案）", "Reading mode (show every answer)"),
+                         key="browse_reading")
+
+found = bank.filter(query, sections=sections, tags=tags, difficulties=difficulties, types=types)
+st.caption(ui.t(f"显示 {len(found)} / {len(bank.questions)} 题",
+                f"Showing {len(found)} of {len(bank.questions)} questions"))
+if not found:
+    st.info(ui.t("没有符合条件的题目，试试放宽筛选。", "No question matches; try fewer filters."))
+
+found_ids = {q.id for q in found}
+for section in bank.sections:
+    in_section = [q for q in section.questions if q.id in found_ids]
+    if not in_section:
+        continue
+    st.header(ui.tr(section.title), divider="gray")
+    st.caption(ui.tr(section.description))
+    for q in in_section:
+        show_question(q, reading_mode, prefix="")

@@ -1,0 +1,174 @@
+"""Quiz: one card at a time, reveal, grade (fsrs schedules), undo, a summary at the end.
+
+Keyboard: Space reveals, 1-4 grade Again/Hard/Good/Easy, U undoes the last grade.
+"""
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from prep import schedule, ui
+from prep.quiz import QuizSession
+from prep.store import StoreError
+
+lang = ui.setup_page("自测", "Quiz", layout="centered")
+bank = ui.bank()
+SESSION = "quiz_session"
+GRADE_KEYS = {rating: str(int(rating)) for rating in schedule.RATINGS}  # "1".."4"
+
+st.title(ui.t("自测", "Quiz"))
+store = ui.store()
+if store is None:
+    st.stop()
+
+
+def _act(action) -> None:
+    """Run a callback's store action; a StoreError becomes a message, the session is kept."""
+    try:
+        action()
+    except StoreError as exc:
+        st.session_state["quiz_error"] = str(exc)
+
+
+def _start(question_ids: list[str]) -> None:
+    st.session_state[SESSION] = QuizSession(question_ids, started=datetime.now(UTC))
+
+
+def _reveal() -> None:
+    _act(lambda: st.session_state[SESSION].reveal(store, datetime.now(UTC)))
+
+
+def _grade(rating: schedule.Rating) -> None:
+    _act(lambda: st.session_state[SESSION].grade(rating, store, datetime.now(UTC)))
+
+
+def _undo() -> None:
+    _act(lambda: st.session_state[SESSION].undo(store))
+
+
+def _finish() -> None:
+    st.session_state[SESSION].finish(datetime.now(UTC))
+
+
+def _new_quiz() -> None:
+    st.session_state.pop(SESSION, None)
+
+
+if "quiz_error" in st.session_state:
+    ui.show_error(st.session_state.pop("quiz_error"))
+
+session: QuizSession | None = st.session_state.get(SESSION)
+
+if session is None:
+    # -- choose what to study --------------------------------------------------------------
+    try:
+        cards = store.cards()
+    except StoreError as exc:
+        ui.show_store_error(exc)
+        st.stop()
+    columns = st.columns(2)
+    any_label = ui.t("全部", "Any")
+    sections = columns[0].multiselect(
+        ui.t("章节", "Sections"), [s.id for s in bank.sections],
+        key="quiz_sections",
+        format_func=ui.format_with({s.id: s.title for s in bank.sections}), placeholder=any_label,
+    )
+    tags = columns[1].multiselect(ui.t("标签", "Tags"), bank.tags(), key="quiz_tags",
+                                  placeholder=any_label)
+    difficulties = columns[0].multiselect(
+        ui.t("难度", "Difficulty"), list(ui.DIFFICULTY_NAMES), key="quiz_difficulty",
+        format_func=ui.format_with(ui.DIFFICULTY_NAMES), placeholder=any_label,
+    )
+    count = columns[1].number_input(ui.t("题数", "Cards"), min_value=1, max_value=200, value=10,
+                                    step=1, key="quiz_count")
+    due_only = st.radio(
+        ui.t("学什么", "What to study"), [True, False], key="quiz_due_only", horizontal=True,
+        format_func=ui.format_with({
+            True: {"zh": "到期的（先复习，再新题）", "en": "What is due (reviews, then new)"},
+            False: {"zh": "全部（包括未到期的）", "en": "Everything (study ahead)"},
+        }),
+    )
+    selected = [q.id for q in bank.filter(sections=sections, tags=tags, difficulties=difficulties)]
+    now = datetime.now(UTC)
+    queue = schedule.pick_cards(selected, cards, now, count=int(count), due_only=due_only)
+    due_reviews = sum(1 for q in selected if q in cards and cards[q].due <= now)
+    st.caption(ui.t(
+        f"所选范围 {len(selected)} 题：待复习 {due_reviews}，新题 "
+        f"{sum(q not in cards for q in selected)}。本次 {len(queue)} 张。",
+        f"{len(selected)} questions selected: {due_reviews} due, "
+        f"{sum(q not in cards for q in selected)} new. This quiz: {len(queue)} cards.",
+    ))
+    if queue:
+        st.button(ui.t("开始", "Start"), key="quiz_start", type="primary", on_click=_start,
+                  args=(queue,), icon=":material/play_arrow:")
+    else:
+        st.info(ui.t("所选范围内现在没有要学的卡片。可以选择“全部”提前学习。",
+                     "Nothing is due in this selection right now. Choose “Everything” to study "
+                     "ahead."))
+    st.stop()
+
+if session.done:
+    # -- summary -------------------------------------------------------------------------------
+    summary = session.summary()
+    st.subheader(ui.t("本次小结", "Summary"))
+    columns = st.columns(3)
+    columns[0].metric(ui.t("卡片", "Cards"), summary["cards"])
+    columns[1].metric(ui.t("用时", "Time"), schedule.format_interval(summary["elapsed"], lang))
+    columns[2].metric(ui.t("平均每张", "Per card"),
+                      f"{summary['per_card'].total_seconds():.0f} s")
+    rating_columns = st.columns(len(schedule.RATINGS))
+    for column, rating in zip(rating_columns, schedule.RATINGS, strict=True):
+        column.metric(ui.tr(schedule.RATING_NAMES[rating]), summary["ratings"][rating])
+    with st.container(horizontal=True):
+        if session.grades:
+            st.button(ui.t("撤销上一次评分", "Undo last grade"), key="quiz_undo",
+                      on_click=_undo, shortcut="U", icon=":material/undo:")
+        st.button(ui.t("再来一轮", "New quiz"), key="quiz_new", on_click=_new_quiz,
+                  type="primary", icon=":material/replay:")
+    ui.page_link("pages/6_Progress.py", "查看学习进度", "See your progress", ":material/insights:")
+    st.stop()
+
+# -- one card ----------------------------------------------------------------------------------
+question = bank.question(session.current)
+if question is None:  # the bank changed under a running quiz: skip the vanished question
+    session.queue.pop(session.index)
+    st.rerun()
+session.show(datetime.now(UTC))
+st.progress(session.index / len(session.queue),
+            text=ui.t(f"第 {session.index + 1} / {len(session.queue)} 张",
+                      f"Card {session.index + 1} of {len(session.queue)}"))
+with st.container(border=True, key="quiz_card"):
+    ui.question_badges(question)
+    ui.question_text(question)
+    if session.revealed:
+        st.divider()
+        ui.answer_block(question, explanation=False)
+
+if not session.revealed:
+    st.button(ui.t("显示答案", "Show answer"), key="quiz_reveal", type="primary",
+              on_click=_reveal, shortcut="Space", icon=":material/visibility:",
+              width="stretch")
+else:
+    st.caption(ui.t("你答得怎么样？按钮上是下次复习的间隔。",
+                    "How well did you know it? Each button shows when you would see it again."))
+    grade_columns = st.columns(len(schedule.RATINGS))
+    for column, rating in zip(grade_columns, schedule.RATINGS, strict=True):
+        interval = schedule.format_interval(session.outcomes[rating].interval, lang)
+        column.button(
+            f"{ui.tr(schedule.RATING_NAMES[rating])} · {interval}", key=f"quiz_grade_{int(rating)}",
+            on_click=_grade, args=(rating,), shortcut=GRADE_KEYS[rating],
+            type="primary" if rating == schedule.Rating.Good else "secondary",
+            width="stretch",
+        )
+    with st.expander(ui.t("解析、代码与参考", "Explanation, code and references"),
+                     key="quiz_explanation"):
+        ui.explanation_block(question)
+
+with st.container(horizontal=True):
+    if session.grades:
+        st.button(ui.t("撤销上一次评分", "Undo last grade"), key="quiz_undo", on_click=_undo,
+                  shortcut="U", icon=":material/undo:")
+    st.button(ui.t("结束本轮", "End quiz"), key="quiz_end", on_click=_finish,
+              icon=":material/stop:")
+st.caption(ui.t("键盘：空格 显示答案 · 1–4 评分 · U 撤销",
+                "Keyboard: Space reveal · 1–4 grade · U undo"))

@@ -1,0 +1,96 @@
+"""Progress statistics from the review history and cards (pure; the Progress and Home pages plot
+and print them).
+
+Mastery of a question, as Anki counts it: *new* (never graded), *learning* (fsrs Learning or
+Relearning), *young* (Review, interval under 21 days), *mature* (Review, interval of 21 days or
+more).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+from fsrs import Card, Rating, State
+
+from prep.store import Review
+
+MATURE_INTERVAL = timedelta(days=21)
+LEVELS = ("new", "learning", "young", "mature")
+LEVEL_NAMES = {
+    "new": {"zh": "未学", "en": "New"},
+    "learning": {"zh": "学习中", "en": "Learning"},
+    "young": {"zh": "复习中", "en": "Young"},
+    "mature": {"zh": "已掌握", "en": "Mature"},
+}
+
+
+def level(card: Card | None) -> str:
+    """One of LEVELS for a question's card (None: never graded)."""
+    if card is None:
+        return "new"
+    if card.state != State.Review:
+        return "learning"
+    interval = card.due - card.last_review if card.last_review else timedelta(0)
+    return "mature" if interval >= MATURE_INTERVAL else "young"
+
+
+@dataclass(frozen=True)
+class DayStats:
+    day: date
+    by_rating: dict[Rating, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_rating.values())
+
+    @property
+    def retention(self) -> float | None:
+        """Share of the day's reviews not graded Again; None on a day without reviews."""
+        return 1 - self.by_rating.get(Rating.Again, 0) / self.total if self.total else None
+
+
+def per_day(reviews: Iterable[Review], tz: tzinfo) -> list[DayStats]:
+    """Reviews per calendar day in ``tz``, with the count of each rating; days in order."""
+    counts: dict[date, Counter[Rating]] = {}
+    for review in reviews:
+        day = review.reviewed.astimezone(tz).date()
+        counts.setdefault(day, Counter())[review.rating] += 1
+    return [DayStats(day, dict(counts[day])) for day in sorted(counts)]
+
+
+def retention(reviews: Sequence[Review]) -> float | None:
+    """Share of all reviews not graded Again (None without reviews)."""
+    if not reviews:
+        return None
+    return 1 - sum(r.rating == Rating.Again for r in reviews) / len(reviews)
+
+
+def mastery(
+    sections: Iterable[tuple[str, Sequence[str]]], cards: Mapping[str, Card]
+) -> dict[str, dict[str, int]]:
+    """For each (section id, question ids): the number of questions at each level."""
+    table = {}
+    for section_id, question_ids in sections:
+        row = dict.fromkeys(LEVELS, 0)
+        for qid in question_ids:
+            row[level(cards.get(qid))] += 1
+        table[section_id] = row
+    return table
+
+
+def forecast(
+    cards: Mapping[str, Card], now: datetime, tz: tzinfo, days: int
+) -> list[tuple[date, int]]:
+    """Cards falling due on each of the next ``days`` days (today includes the overdue ones)."""
+    if days < 1:
+        raise ValueError(f"days must be >= 1; got {days}")
+    today = now.astimezone(tz).date()
+    counts = Counter()
+    for card in cards.values():
+        day = max(card.due.astimezone(tz).date(), today)
+        counts[day] += 1
+    return [(today + timedelta(days=i), counts.get(today + timedelta(days=i), 0))
+            for i in range(days)]

@@ -1,0 +1,123 @@
+"""One quiz session: a queue of questions, reveal, grade, undo, summary (no Streamlit here).
+
+The page keeps a ``QuizSession`` in ``st.session_state`` and calls these methods; every grade is
+saved at once (one transaction) through the ``Store``, so leaving the page loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fsrs import Rating
+
+from prep import schedule
+from prep.store import Store
+
+_MS_PER_S = 1000
+
+
+@dataclass(frozen=True)
+class Graded:
+    question_id: str
+    rating: Rating
+    review_id: int
+    duration: timedelta
+
+
+@dataclass
+class QuizSession:
+    queue: list[str]
+    started: datetime
+    index: int = 0
+    card_shown: datetime | None = None  # when the current question appeared
+    outcomes: dict[Rating, schedule.Outcome] | None = None  # set by reveal()
+    revealed_at: datetime | None = None
+    grades: list[Graded] = field(default_factory=list)
+    finished: datetime | None = None
+
+    @property
+    def current(self) -> str | None:
+        if self.finished is not None or self.index >= len(self.queue):
+            return None
+        return self.queue[self.index]
+
+    @property
+    def done(self) -> bool:
+        return self.current is None
+
+    @property
+    def revealed(self) -> bool:
+        return self.outcomes is not None
+
+    def show(self, now: datetime) -> None:
+        """Note when the current question first appeared (for the time spent on it)."""
+        if self.card_shown is None:
+            self.card_shown = now
+
+    def reveal(self, store: Store, now: datetime) -> dict[Rating, schedule.Outcome]:
+        """Show the answer and compute the four outcomes (kept, since fsrs fuzzes at random)."""
+        qid = self.current
+        if qid is None:
+            raise ValueError("reveal: the quiz has no current question (it is finished)")
+        if self.outcomes is None:
+            card = store.card(qid) or schedule.new_card(qid, now)
+            self.outcomes = schedule.preview(card, now)
+            self.revealed_at = now
+            self.show(now)
+        return self.outcomes
+
+    def grade(self, rating: Rating, store: Store, now: datetime) -> Graded:
+        """Save the previewed outcome of ``rating`` and move to the next question.
+
+        If saving fails (StoreError) the session is unchanged, so the learner can try again.
+        """
+        qid = self.current
+        if qid is None or self.outcomes is None or self.revealed_at is None:
+            raise ValueError(f"grade: reveal the answer first (current question: {qid!r})")
+        outcome = self.outcomes[Rating(rating)]
+        duration = now - (self.card_shown or self.revealed_at)
+        review_id = store.record(qid, outcome.rating, outcome.card, self.revealed_at,
+                                 duration_ms=int(duration.total_seconds() * _MS_PER_S))
+        graded = Graded(qid, outcome.rating, review_id, duration)
+        self.grades.append(graded)
+        self.index += 1
+        self._clear_card()
+        if self.index >= len(self.queue):
+            self.finished = now
+        return graded
+
+    def undo(self, store: Store) -> bool:
+        """Take back the last grade: the store restores the card; that question comes back."""
+        if not self.grades:
+            return False
+        last = self.grades[-1]
+        if store.undo(last.review_id) is None:
+            return False
+        self.grades.pop()
+        self.index -= 1
+        self.finished = None
+        self._clear_card()
+        return True
+
+    def finish(self, now: datetime) -> None:
+        if self.finished is None:
+            self.finished = now
+
+    def _clear_card(self) -> None:
+        self.card_shown = None
+        self.outcomes = None
+        self.revealed_at = None
+
+    def summary(self) -> dict[str, object]:
+        """Cards graded, count per rating, total and mean time."""
+        end = self.finished or self.started
+        total = end - self.started
+        counts = Counter(g.rating for g in self.grades)
+        return {
+            "cards": len(self.grades),
+            "ratings": {rating: counts.get(rating, 0) for rating in schedule.RATINGS},
+            "elapsed": total,
+            "per_card": total / len(self.grades) if self.grades else timedelta(0),
+        }

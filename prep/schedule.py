@@ -1,0 +1,128 @@
+"""Spaced repetition with the ``fsrs`` package: new cards, previews of each grade, what is due.
+
+fsrs fuzzes intervals at random, so the page shows ``preview(card, now)`` on the four buttons and
+stores the previewed card of the chosen grade (never a recomputed one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fsrs import Card, Rating, ReviewLog, Scheduler
+
+DESIRED_RETENTION = 0.9
+SCHEDULER = Scheduler(desired_retention=DESIRED_RETENTION)
+RATINGS = (Rating.Again, Rating.Hard, Rating.Good, Rating.Easy)
+RATING_NAMES = {
+    Rating.Again: {"zh": "重来", "en": "Again"},
+    Rating.Hard: {"zh": "困难", "en": "Hard"},
+    Rating.Good: {"zh": "良好", "en": "Good"},
+    Rating.Easy: {"zh": "简单", "en": "Easy"},
+}
+_CARD_ID_HEX_DIGITS = 12  # 48 bits: a stable card id that fits SQLite's and Anki's integers
+
+_MINUTE = timedelta(minutes=1)
+_HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
+_DAYS_PER_MONTH = 30
+_DAYS_PER_YEAR = 365
+_UNITS = {
+    "min": {"zh": "{n}分钟", "en": "{n} min"},
+    "h": {"zh": "{n}小时", "en": "{n} h"},
+    "d": {"zh": "{n}天", "en": "{n} d"},
+    "mo": {"zh": "{n}个月", "en": "{n} mo"},
+    "y": {"zh": "{n}年", "en": "{n} y"},
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What grading a card with ``rating`` at ``now`` gives."""
+
+    rating: Rating
+    card: Card
+    log: ReviewLog
+    interval: timedelta
+
+
+def card_id_for(question_id: str) -> int:
+    """A stable integer id for a question's card (fsrs would otherwise use the clock)."""
+    return int(hashlib.sha1(question_id.encode("utf-8")).hexdigest()[:_CARD_ID_HEX_DIGITS], 16)
+
+
+def new_card(question_id: str, now: datetime) -> Card:
+    """A card never reviewed, due at ``now``."""
+    return Card(card_id=card_id_for(question_id), due=now)
+
+
+def preview(
+    card: Card, now: datetime, scheduler: Scheduler = SCHEDULER
+) -> dict[Rating, Outcome]:
+    """The outcome of each of the four grades, computed on copies (``card`` is unchanged)."""
+    if now.tzinfo is None:
+        raise ValueError(f"now must be timezone-aware (UTC); got naive {now!r}")
+    outcomes = {}
+    for rating in RATINGS:
+        after, log = scheduler.review_card(card, rating, review_datetime=now)
+        outcomes[rating] = Outcome(rating, after, log, after.due - now)
+    return outcomes
+
+
+def _number(value: float) -> str:
+    """One decimal below ten (1.5 mo), whole numbers above (14 d)."""
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else str(round(value))
+
+
+def format_interval(delta: timedelta, lang: str = "en") -> str:
+    """A short human interval as Anki shows it: "<1 min", "10 min", "5 h", "3 d", "1.5 mo"."""
+    lang = lang if lang in ("zh", "en") else "en"
+    if delta < _MINUTE:
+        return "<1分钟" if lang == "zh" else "<1 min"
+    if delta < _HOUR:
+        unit, value = "min", delta / _MINUTE
+    elif delta < _DAY:
+        unit, value = "h", delta / _HOUR
+    else:
+        days = delta / _DAY
+        if days < _DAYS_PER_MONTH:
+            unit, value = "d", days
+        elif days < _DAYS_PER_YEAR:
+            unit, value = "mo", days / _DAYS_PER_MONTH
+        else:
+            unit, value = "y", days / _DAYS_PER_YEAR
+    text = str(round(value)) if unit in ("min", "h", "d") else _number(value)
+    return _UNITS[unit][lang].format(n=text)
+
+
+def pick_cards(
+    question_ids: Iterable[str],
+    cards: Mapping[str, Card],
+    now: datetime,
+    *,
+    count: int,
+    due_only: bool,
+) -> list[str]:
+    """The next ``count`` questions to study, among ``question_ids`` (in bank order).
+
+    Due cards first (most overdue first), then new questions in bank order; unless ``due_only``,
+    then the not-yet-due ones, soonest first (studying ahead).
+    """
+    if count < 0:
+        raise ValueError(f"count must be >= 0; got {count}")
+    ids = list(dict.fromkeys(question_ids))
+    seen = [q for q in ids if q in cards]
+    due = sorted((q for q in seen if cards[q].due <= now), key=lambda q: cards[q].due)
+    new = [q for q in ids if q not in cards]
+    chosen = due + new
+    if not due_only:
+        ahead = sorted((q for q in seen if cards[q].due > now), key=lambda q: cards[q].due)
+        chosen += ahead
+    return chosen[:count]
+
+
+def due_count(question_ids: Iterable[str], cards: Mapping[str, Card], until: datetime) -> int:
+    """How many of the questions are due by ``until``, new ones included."""
+    return sum(1 for q in set(question_ids) if q not in cards or cards[q].due <= until)

@@ -1,0 +1,239 @@
+"""Shared Streamlit pieces: page set-up, the sidebar language switch, the cached bank, messages.
+
+The only module of ``prep`` that imports Streamlit. Every page starts with
+``lang = ui.setup_page(title_zh, title_en)`` so that a deep link works as the very first request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from prep import i18n, settings
+from prep.store import DEFAULT_USER, Store, StoreError
+
+if TYPE_CHECKING:
+    from prep.bank import Bank, Question
+
+APP_TITLE = {"zh": "注意力机制面试备考", "en": "Attention interview prep"}
+LANG_LABELS = {"zh": "中文", "en": "English"}
+_LANG_STATE = "_lang"           # the session's language, kept across pages
+_LANG_WIDGET = "_lang_choice"   # the sidebar radio's own key
+LANG_PARAM = "lang"             # ?lang=en in the URL
+
+
+def _on_lang_change() -> None:
+    chosen = i18n.normalize(st.session_state.get(_LANG_WIDGET))
+    st.session_state[_LANG_STATE] = chosen
+    st.query_params[LANG_PARAM] = chosen
+
+
+def _resolve_lang() -> str:
+    """The URL's ?lang= wins (a shared link opens in its language); else the session's choice."""
+    from_url = st.query_params.get(LANG_PARAM)
+    if from_url in i18n.LANGS:
+        st.session_state[_LANG_STATE] = from_url
+    elif _LANG_STATE not in st.session_state:
+        st.session_state[_LANG_STATE] = i18n.DEFAULT_LANG
+    return st.session_state[_LANG_STATE]
+
+
+def setup_page(title_zh: str, title_en: str, *, layout: str = "wide") -> str:
+    """Configure the page and the sidebar; return the language ("zh" or "en").
+
+    Keeps the language in the URL (?lang=) so a copied link opens in the same language.
+    """
+    current = _resolve_lang()
+    title = title_zh if current == "zh" else title_en
+    st.set_page_config(
+        page_title=f"{title} · {APP_TITLE[current]}",
+        page_icon="🎯",
+        layout=layout,
+        initial_sidebar_state="auto",
+    )
+    if st.query_params.get(LANG_PARAM) != current:
+        st.query_params[LANG_PARAM] = current
+    with st.sidebar:
+        st.caption(APP_TITLE[current])
+        for page, zh, en, icon in PAGES:
+            page_link(page, zh, en, icon)
+        st.divider()
+        st.session_state[_LANG_WIDGET] = current
+        st.radio(
+            "语言 / Language",
+            i18n.LANGS,
+            format_func=LANG_LABELS.__getitem__,
+            key=_LANG_WIDGET,
+            horizontal=True,
+            on_change=_on_lang_change,
+        )
+    return current
+
+
+def lang() -> str:
+    """The session's language; setup_page must have run first on this page."""
+    return i18n.normalize(st.session_state.get(_LANG_STATE))
+
+
+def t(zh: str, en: str) -> str:
+    """Pick the literal for the session's language."""
+    return zh if lang() == "zh" else en
+
+
+def tr(text: Mapping[str, str]) -> str:
+    """A bilingual mapping ({"zh": ..., "en": ...} or a bank Text) in the session's language."""
+    return i18n.pick(text, lang())
+
+
+def format_with(texts: Mapping[object, Mapping[str, str]]) -> Callable[[object], str]:
+    """A widget ``format_func`` giving each option's text in the language of this run.
+
+    Resolved now, not when called: AppTest calls format functions outside the script run.
+    """
+    current = lang()
+    labels = {option: i18n.pick(text, current) for option, text in texts.items()}
+    return labels.__getitem__
+
+
+@st.cache_resource(show_spinner=False)
+def _load_bank(path: str) -> Bank:
+    from prep.bank import load_bank
+
+    return load_bank(Path(path))
+
+
+def bank() -> Bank:
+    """The question bank from settings.content_dir(), loaded once per process and folder."""
+    return _load_bank(str(settings.content_dir()))
+
+
+def show_error(message: str) -> None:
+    """A clear message in the page, never a traceback."""
+    st.error(message, icon="⚠️")
+
+
+def show_bank_problems(the_bank: Bank) -> None:
+    """List what is wrong in the bank (file, line, question, field); the rest still works."""
+    if not the_bank.problems:
+        return
+    count = len(the_bank.problems)
+    label = t(f"题库中有 {count} 处问题（其余题目照常可用）",
+              f"{count} problem(s) in the question bank (the rest still works)")
+    with st.expander(label, icon="⚠️"):
+        for problem in the_bank.problems:
+            st.text(str(problem))
+
+
+# -- navigation ---------------------------------------------------------------------------------
+
+APP_DIR = Path(__file__).resolve().parent.parent  # where app.py and pages/ live
+# Every page, as the sidebar lists it (Streamlit's own page list is off in .streamlit/config.toml:
+# it would call the home page "app" and drop ?lang=). A page whose file is absent is left out.
+PAGES = (
+    ("app.py", "首页", "Home", ":material/home:"),
+    ("pages/1_Browse.py", "浏览题库", "Browse", ":material/menu_book:"),
+    ("pages/2_Quiz.py", "自测", "Quiz", ":material/quiz:"),
+    ("pages/3_Lab.py", "实验室", "Lab", ":material/science:"),
+    ("pages/4_Practice.py", "编程练习", "Practice", ":material/code:"),
+    ("pages/5_Real_model.py", "真实模型", "Real model", ":material/model_training:"),
+    ("pages/6_Progress.py", "学习进度", "Progress", ":material/insights:"),
+)
+
+
+def page_exists(page: str) -> bool:
+    """Whether a page file (path relative to app.py, e.g. "pages/3_Lab.py") is present."""
+    return (APP_DIR / page).is_file()
+
+
+def page_link(page: str, zh: str, en: str, icon: str | None = None, **params: str) -> None:
+    """A link to another page that keeps the language; nothing if that page is not installed."""
+    if not page_exists(page):
+        return
+    st.page_link(page, label=t(zh, en), icon=icon, query_params={LANG_PARAM: lang(), **params})
+
+
+# -- progress store -----------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(path: str, user: str) -> Store:
+    return Store(path, user=user)
+
+
+def store() -> Store | None:
+    """The progress store, or None after showing a clear message (damaged, locked, read-only).
+
+    A failure is not cached: once the file is fixed, the next rerun opens it.
+    """
+    try:
+        return _open_store(str(settings.db_path()), DEFAULT_USER)
+    except StoreError as exc:
+        show_store_error(exc)
+        return None
+
+
+def show_store_error(exc: StoreError) -> None:
+    show_error(t("无法使用学习进度数据库（文件保持原样，未被修改）：",
+                 "The progress database cannot be used (the file was left as it is): ")
+               + str(exc))
+
+
+# -- question rendering -------------------------------------------------------------------------
+
+DIFFICULTY_NAMES = {
+    "easy": {"zh": "简单", "en": "easy"},
+    "medium": {"zh": "中等", "en": "medium"},
+    "hard": {"zh": "困难", "en": "hard"},
+}
+DIFFICULTY_COLORS = {"easy": "green", "medium": "orange", "hard": "red"}
+TYPE_NAMES = {
+    "concept": {"zh": "概念", "en": "concept"},
+    "calculation": {"zh": "计算", "en": "calculation"},
+    "coding": {"zh": "编程", "en": "coding"},
+    "find-the-bug": {"zh": "找 bug", "en": "find the bug"},
+    "design": {"zh": "设计", "en": "design"},
+    "comparison": {"zh": "比较", "en": "comparison"},
+}
+
+
+def markdown(text: str) -> None:
+    """Bank text: Markdown with LaTeX ($...$), never raw HTML (a file cannot inject script)."""
+    st.markdown(text, unsafe_allow_html=False)
+
+
+def question_badges(q: Question) -> None:
+    difficulty, kind = str(q.difficulty), str(q.type)
+    st.markdown(
+        f":{DIFFICULTY_COLORS.get(difficulty, 'gray')}-badge[{tr(DIFFICULTY_NAMES[difficulty])}] "
+        f":blue-badge[{tr(TYPE_NAMES.get(kind, {'zh': kind, 'en': kind}))}] "
+        + " ".join(f":gray-badge[{tag}]" for tag in q.tags)
+        + f"  `{q.id}`"
+    )
+
+
+def question_text(q: Question) -> None:
+    markdown(tr(q.question))
+
+
+def answer_block(q: Question, *, explanation: bool = True) -> None:
+    """The answer of a revealed question, then (unless ``explanation`` is False) the rest."""
+    st.markdown(f"**{t('答案', 'Answer')}**")
+    markdown(tr(q.answer))
+    if explanation:
+        explanation_block(q)
+
+
+def explanation_block(q: Question) -> None:
+    """Explanation, code and references of a revealed question."""
+    st.markdown(f"**{t('解析', 'Explanation')}**")
+    markdown(tr(q.explanation))
+    if q.code:
+        st.code(q.code, language="python")
+    if q.references:
+        st.markdown(f"**{t('参考', 'References')}**")
+        for ref in q.references:
+            title = ref.title.replace("[", "(").replace("]", ")")
+            st.markdown(f"- [{title}]({ref.url})" if ref.url else f"- {title}")

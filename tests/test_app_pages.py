@@ -1,0 +1,262 @@
+"""AppTest of Home, Browse, Quiz and Progress on a small fixture bank (tests/fixtures/bank)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fsrs import Rating
+from streamlit.testing.v1 import AppTest
+
+from prep import schedule, settings
+from prep.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_BANK = ROOT / "tests" / "fixtures" / "bank"
+APP = str(ROOT / "app.py")
+TIMEOUT_S = 60
+ANSWER_ZH = "让点积的方差保持为 1"  # fx-why-sqrt's answer
+ANSWER_EN = "keeps the variance of the dot product at one"
+
+
+@pytest.fixture(autouse=True)
+def fixture_bank(monkeypatch):
+    monkeypatch.setenv("ATTN_PREP_CONTENT", str(FIXTURE_BANK))
+
+
+def open_page(page: str | None = None, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "title", "header", "subheader", "caption")
+             for e in at.get(kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def shown_question_ids(at: AppTest) -> list[str]:
+    return [b.key.removeprefix("reveal-") for b in at.button if b.key.startswith("reveal-")]
+
+
+@pytest.mark.parametrize("page", [None, "pages/1_Browse.py", "pages/2_Quiz.py",
+                                  "pages/6_Progress.py"])
+def test_every_page_loads_without_exception(page):
+    at = open_page(page)
+    assert not at.error
+
+
+@pytest.mark.parametrize("page", [None, "pages/1_Browse.py"])
+def test_pages_render_the_real_bank(monkeypatch, page):
+    monkeypatch.setenv("ATTN_PREP_CONTENT", str(ROOT / "content"))
+    at = open_page(page)
+    assert at.title
+
+
+def test_home_counts_questions_and_links_every_installed_page():
+    at = open_page()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["题目"] == "5" and metrics["未学"] == "5"
+    assert "基础" in text_of(at) and "多头" in text_of(at)
+    installed = [p for p in ("1_Browse", "2_Quiz", "3_Lab", "4_Practice", "5_Real_model",
+                             "6_Progress") if (ROOT / "pages" / f"{p}.py").exists()]
+    main_links = [e for e in at.main.get("page_link")]
+    sidebar_links = [e for e in at.sidebar.get("page_link")]
+    assert len(main_links) == len(installed)
+    assert len(sidebar_links) == len(installed) + 1  # and Home
+
+
+def test_browse_shows_an_answer_only_after_its_reveal():
+    at = open_page("pages/1_Browse.py")
+    assert "为什么要除以" in text_of(at)
+    assert ANSWER_ZH not in text_of(at)
+    at.button(key="reveal-fx-why-sqrt").click().run()
+    assert ANSWER_ZH in text_of(at)
+    assert "在 SDPA 中 True 表示可以关注" not in text_of(at)  # the others stay hidden
+    at.button(key="reveal-fx-why-sqrt").click().run()
+    assert ANSWER_ZH not in text_of(at)
+
+
+def test_browse_reading_mode_shows_every_answer_and_code():
+    at = open_page("pages/1_Browse.py")
+    at.toggle(key="browse_reading").set_value(True).run()
+    assert ANSWER_ZH in text_of(at) and "在 SDPA 中 True 表示可以关注" in text_of(at)
+    assert any("scaled_dot_product_attention" not in c.value and "softmax" in c.value
+               for c in at.code)
+
+
+def test_browse_search_in_either_language_and_filters_narrow_the_list():
+    at = open_page("pages/1_Browse.py")
+    assert len(shown_question_ids(at)) == 5
+    at.text_input(key="browse_query").input("heads").run()
+    assert shown_question_ids(at) == ["fx-why-heads", "fx-gqa-kv-cache"]
+    at.text_input(key="browse_query").input("掩码").run()
+    assert shown_question_ids(at) == ["fx-mask-meaning"]
+    at.text_input(key="browse_query").input("").run()
+    at.multiselect(key="browse_tags").set_value(["scaled-dot-product"]).run()
+    assert shown_question_ids(at) == ["fx-why-sqrt", "fx-sdpa-code"]
+    at.multiselect(key="browse_difficulty").set_value(["hard"]).run()
+    assert shown_question_ids(at) == ["fx-sdpa-code"]
+    at.multiselect(key="browse_tags").set_value([]).run()
+    at.multiselect(key="browse_difficulty").set_value([]).run()
+    at.multiselect(key="browse_type").set_value(["calculation"]).run()
+    assert shown_question_ids(at) == ["fx-gqa-kv-cache"]
+    at.multiselect(key="browse_type").set_value([]).run()
+    at.multiselect(key="browse_sections").set_value(["heads"]).run()
+    assert shown_question_ids(at) == ["fx-why-heads", "fx-gqa-kv-cache"]
+    at.text_input(key="browse_query").input("no-such-words").run()
+    assert shown_question_ids(at) == [] and at.info
+
+
+def test_a_deep_link_opens_its_question_revealable():
+    at = open_page("pages/1_Browse.py")
+    at.query_params["q"] = "fx-gqa-kv-cache"
+    at.run()
+    assert not at.exception
+    assert at.button(key="linked-reveal-fx-gqa-kv-cache")
+    assert "链接的题目" in text_of(at)
+    at.button(key="linked-reveal-fx-gqa-kv-cache").click().run()
+    assert "缓存缩小为原来的" in text_of(at)
+    at.button(key="unlink").click().run()
+    assert "q" not in at.query_params and "链接的题目" not in text_of(at)
+
+
+def test_a_deep_link_to_an_unknown_question_says_so():
+    at = open_page("pages/1_Browse.py")
+    at.query_params["q"] = "no-such-question"
+    at.run()
+    assert not at.exception and "no-such-question" in at.warning[0].value
+
+
+def test_the_language_switch_changes_the_text_and_stays_in_the_url_across_pages():
+    at = open_page("pages/1_Browse.py")
+    assert at.title[0].value == "浏览题库"
+    at.sidebar.radio[0].set_value("en").run()
+    assert at.title[0].value == "Browse the bank"
+    assert "Why divide the scores by" in text_of(at) and "为什么要除以" not in text_of(at)
+    assert at.query_params["lang"] == "en"
+    at.switch_page("pages/2_Quiz.py").run()
+    assert at.title[0].value == "Quiz" and at.query_params["lang"] == "en"
+
+
+def test_a_link_in_english_opens_in_english():
+    at = open_page(lang="en")
+    assert at.title[0].value == "Attention interview prep"
+
+
+def test_quiz_reveal_then_grade_updates_the_store_and_undo_takes_it_back():
+    at = open_page("pages/2_Quiz.py")
+    at.number_input(key="quiz_count").set_value(2).run()
+    at.button(key="quiz_start").click().run()
+    assert ANSWER_ZH not in text_of(at) and not [b for b in at.button if "grade" in b.key]
+    at.button(key="quiz_reveal").click().run()
+    assert ANSWER_ZH in text_of(at)
+    labels = [at.button(key=f"quiz_grade_{int(r)}").label for r in schedule.RATINGS]
+    assert labels[0].startswith("重来 · ") and labels[2] == "良好 · 10分钟"
+
+    at.button(key="quiz_grade_3").click().run()
+    store = Store(settings.db_path())
+    [review] = store.reviews()
+    assert (review.question_id, review.rating) == ("fx-why-sqrt", Rating.Good)
+    assert store.card("fx-why-sqrt").due > datetime.now(UTC)
+    assert "写出" not in text_of(at) or "2 / 2" in text_of(at)
+
+    at.button(key="quiz_undo").click().run()
+    assert store.reviews() == [] and store.card("fx-why-sqrt") is None
+    assert "为什么要除以" in text_of(at)
+
+
+def test_quiz_ends_with_a_summary_of_cards_and_grades():
+    at = open_page("pages/2_Quiz.py", lang="en")
+    at.number_input(key="quiz_count").set_value(3).run()
+    at.button(key="quiz_start").click().run()
+    for rating in (Rating.Again, Rating.Good, Rating.Easy):
+        at.button(key="quiz_reveal").click().run()
+        at.button(key=f"quiz_grade_{int(rating)}").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Cards"] == "3"
+    assert (metrics["Again"], metrics["Hard"], metrics["Good"], metrics["Easy"]) == (
+        "1", "0", "1", "1")
+    assert Store(settings.db_path()).review_count() == 3
+    at.button(key="quiz_new").click().run()
+    assert at.button(key="quiz_start")
+
+
+def test_quiz_due_now_leaves_out_cards_that_are_not_due():
+    store = Store(settings.db_path())
+    now = datetime.now(UTC)
+    for qid in ("fx-why-sqrt", "fx-mask-meaning"):
+        card = schedule.preview(schedule.new_card(qid, now), now)[Rating.Easy].card
+        store.record(qid, Rating.Easy, card, now)
+    at = open_page("pages/2_Quiz.py")
+    at.button(key="quiz_start").click().run()
+    at.button(key="quiz_reveal").click().run()
+    assert "fx-sdpa-code" in text_of(at)  # the first question that is not scheduled later
+
+
+def test_progress_has_an_empty_state_then_charts_of_the_history():
+    at = open_page("pages/6_Progress.py", lang="en")
+    assert "No reviews yet" in at.info[0].value and not at.get("plotly_chart")
+    store = Store(settings.db_path())
+    now = datetime.now(UTC)
+    for qid, rating in (("fx-why-sqrt", Rating.Good), ("fx-why-heads", Rating.Again),
+                        ("fx-mask-meaning", Rating.Easy)):
+        card = schedule.preview(schedule.new_card(qid, now), now)[rating].card
+        store.record(qid, rating, card, now)
+    at.run()
+    assert not at.exception
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 4
+    per_day, retention, mastery, forecast = charts
+    assert sum(sum(trace["y"]) for trace in per_day["data"]) == 3
+    assert retention["data"][0]["y"] == [pytest.approx(2 / 3)]
+    mastery_by_level = {t["name"]: t["x"] for t in mastery["data"]}
+    assert mastery_by_level["New"] == [1, 1]  # fx-sdpa-code and fx-gqa-kv-cache unseen
+    assert len(forecast["data"][0]["x"]) == 14
+
+
+def test_a_corrupt_database_gives_a_clear_message_and_is_never_overwritten():
+    path = settings.db_path()
+    garbage = os.urandom(4096)
+    path.write_bytes(garbage)
+    for page in ("pages/2_Quiz.py", "pages/6_Progress.py", None):
+        at = open_page(page)
+        assert not at.exception
+        assert any(str(path) in e.value for e in at.error), [e.value for e in at.error]
+    browse = open_page("pages/1_Browse.py")
+    assert not browse.error and len(shown_question_ids(browse)) == 5
+    assert path.read_bytes() == garbage
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(path.name)) == [
+        path.name]
+
+
+def test_open_in_lab_links_carry_the_module_and_the_language():
+    at = open_page("pages/1_Browse.py", lang="en")
+    links = [link.proto for link in at.main.get("page_link")]
+    assert [p.query_string for p in links] == [
+        "lang=en&module=scaled_dot_product_attention",  # fx-why-sqrt
+        "lang=en&module=scaled_dot_product_attention",  # fx-sdpa-code
+        "lang=en&module=GroupedQueryAttention",          # fx-gqa-kv-cache
+    ]
+    assert {p.page for p in links} == {"Lab"} and links[0].label == "Open in Lab"
+
+
+def test_a_broken_bank_file_is_named_in_a_warning_and_the_rest_still_works(tmp_path, monkeypatch):
+    for source in FIXTURE_BANK.glob("*.yaml"):
+        (tmp_path / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "03-broken.yaml").write_text("id: broken\ntitle: [unclosed\n", encoding="utf-8")
+    monkeypatch.setenv("ATTN_PREP_CONTENT", str(tmp_path))
+    at = open_page("pages/1_Browse.py", lang="en")
+    [expander] = [e for e in at.expander if "problem" in e.label]
+    assert "03-broken.yaml" in " ".join(str(t.value) for t in expander.text)
+    assert len(shown_question_ids(at)) == 5
