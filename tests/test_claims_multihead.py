@@ -1,0 +1,274 @@
+"""Claims of `content/03-multi-head.yaml`, checked against torch (and HF transformers' LLaMA).
+
+Checked claims (question id: claim):
+- mh-parameter-count: an MHA layer has 4d^2 + 4d parameters with biases, 4d^2 without, whatever
+  the head count; 1,050,624 for d = 512; the GQA count 2d^2 + 2d*g*d_h + 2d + 2g*d_h.
+- mh-head-count-what-changes: d_h = 4096 / 32 = 128; the forward FLOPs of MHA are
+  8nd^2 + 4n^2d for every head count (counted by torch's FlopCounterMode); each head's logits
+  have rank <= d_h; the eager attention weights grow as h * n^2.
+- mh-why-multiple-heads: Concat(heads) W_O equals the sum of per-head contributions
+  head_i W_O^(i).
+- mh-einsum-implementation / mh-split-heads-bug: the split with view(B, L, H, Dh).transpose(1, 2)
+  matches nn.MultiheadAttention; view(B, H, L, Dh) runs but does not, and puts token
+  (hL + l) // H (often a later one) in row l of head h.
+- mh-mqa-gqa: GQA with G = H equals MHA; GQA with G = 1 equals MQA (one K/V head broadcast);
+  the KV cache shrinks by H / G.
+- mh-repeat-kv: expand + reshape equals repeat_interleave and HF LLaMA's repeat_kv, differs from
+  repeat (tiling), and attention with it equals SDPA's enable_gqa=True.
+- mh-gqa-uptraining-meanpool: mean-pooling K/V heads is exact when the heads of a group agree
+  and the identity when G = H.
+- mh-latent-attention-mla: DeepSeek-V2's cache is 512 + 64 = 576 numbers per token per layer
+  against 2 * 128 * 128 = 32768 for MHA (about 57x), the size of GQA with 2.25 groups; W^UK and
+  W^UV can be absorbed (attention in latent space equals attention on reconstructed K, V).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+SEED = 0
+
+
+def _heads(t: torch.Tensor, num_heads: int) -> torch.Tensor:
+    batch, length, width = t.shape
+    return t.view(batch, length, num_heads, width // num_heads).transpose(1, 2)  # (B, H, L, Dh)
+
+
+@pytest.mark.parametrize(("d", "h"), [(512, 8), (64, 1), (64, 4), (64, 16), (96, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_mha_parameter_count_is_4d2_plus_4d(d, h, bias):
+    layer = nn.MultiheadAttention(d, h, bias=bias)
+    count = sum(p.numel() for p in layer.parameters())
+    assert count == 4 * d * d + (4 * d if bias else 0)
+
+
+def test_mha_parameter_count_for_512_is_1050624():
+    assert sum(p.numel() for p in nn.MultiheadAttention(512, 8).parameters()) == 1_050_624
+
+
+@pytest.mark.parametrize(("d", "h", "g"), [(64, 8, 2), (64, 8, 1), (64, 8, 8), (96, 6, 3)])
+def test_gqa_parameter_count(d, h, g):
+    head_dim = d // h
+    layers = [nn.Linear(d, d), nn.Linear(d, g * head_dim), nn.Linear(d, g * head_dim),
+              nn.Linear(d, d)]
+    count = sum(p.numel() for m in layers for p in m.parameters())
+    assert count == 2 * d * d + 2 * d * g * head_dim + 2 * d + 2 * g * head_dim
+
+
+def test_head_dim_of_4096_wide_32_head_model_is_128():
+    assert 4096 // 32 == 128
+
+
+def _mha_forward_flops(d_model: int, num_heads: int, length: int) -> int:
+    torch.manual_seed(SEED)
+    projections = [nn.Linear(d_model, d_model) for _ in range(4)]
+    x = torch.randn(1, length, d_model)
+    with FlopCounterMode(display=False) as counter:
+        q, k, v = (_heads(p(x), num_heads) for p in projections[:3])  # (1, H, L, Dh)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d_model // num_heads)  # (1, H, L, L)
+        context = scores.softmax(-1) @ v  # (1, H, L, Dh)
+        projections[3](context.transpose(1, 2).reshape(1, length, d_model))
+    return counter.get_total_flops()
+
+
+def test_mha_flops_are_8nd2_plus_4n2d_for_every_head_count():
+    d, n = 64, 48
+    expected = 8 * n * d * d + 4 * n * n * d
+    assert [_mha_forward_flops(d, h, n) for h in (1, 2, 4, 8, 16)] == [expected] * 5
+
+
+@pytest.mark.parametrize("num_heads", [2, 4, 8])
+def test_per_head_logits_have_rank_at_most_head_dim(num_heads):
+    torch.manual_seed(SEED)
+    d, n = 32, 40
+    x = torch.randn(1, n, d, dtype=torch.float64)
+    w_q, w_k = torch.randn(d, d, dtype=torch.float64), torch.randn(d, d, dtype=torch.float64)
+    q, k = _heads(x @ w_q, num_heads), _heads(x @ w_k, num_heads)
+    logits = q @ k.transpose(-2, -1)  # (1, H, n, n)
+    ranks = torch.linalg.matrix_rank(logits[0])
+    assert ranks.tolist() == [d // num_heads] * num_heads
+
+
+def test_eager_attention_weights_grow_with_head_count():
+    d, n = 64, 10
+    x = torch.randn(1, n, d)
+    sizes = []
+    for h in (2, 8):
+        _, weights = nn.MultiheadAttention(d, h, batch_first=True)(
+            x, x, x, need_weights=True, average_attn_weights=False
+        )
+        sizes.append(weights.numel())
+    assert sizes == [2 * n * n, 8 * n * n]
+
+
+def test_concat_heads_times_w_o_is_sum_of_per_head_contributions():
+    torch.manual_seed(SEED)
+    batch, length, heads, head_dim = 2, 5, 4, 6
+    d = heads * head_dim
+    head_outputs = torch.randn(batch, length, heads, head_dim)
+    w_o = torch.randn(d, d)  # (in, out) here
+    concat = head_outputs.reshape(batch, length, d) @ w_o
+    per_head = sum(head_outputs[:, :, i] @ w_o[i * head_dim:(i + 1) * head_dim]
+                   for i in range(heads))
+    torch.testing.assert_close(concat, per_head)
+
+
+def _mha_with_split(x, mha: nn.MultiheadAttention, buggy: bool) -> torch.Tensor:
+    batch, length, d = x.shape
+    h = mha.num_heads
+    q, k, v = F.linear(x, mha.in_proj_weight, mha.in_proj_bias).chunk(3, dim=-1)
+    if buggy:
+        q, k, v = (t.reshape(batch, h, length, d // h) for t in (q, k, v))
+    else:
+        q, k, v = (_heads(t, h) for t in (q, k, v))
+    context = F.scaled_dot_product_attention(q, k, v)  # (B, H, L, Dh)
+    merged = context.transpose(1, 2).reshape(batch, length, d)
+    return mha.out_proj(merged)
+
+
+def test_correct_head_split_matches_nn_multihead_attention_and_buggy_one_does_not():
+    torch.manual_seed(SEED)
+    mha = nn.MultiheadAttention(16, 4, batch_first=True)
+    x = torch.randn(2, 6, 16)
+    reference, _ = mha(x, x, x, need_weights=False)
+    torch.testing.assert_close(_mha_with_split(x, mha, buggy=False), reference)
+    assert not torch.allclose(_mha_with_split(x, mha, buggy=True), reference, atol=1e-3)
+
+
+def _gqa(q, k, v):
+    """Reference GQA: query head i uses K/V head i // (H / G)."""
+    n_rep = q.shape[1] // k.shape[1]
+    return F.scaled_dot_product_attention(
+        q, k.repeat_interleave(n_rep, dim=1), v.repeat_interleave(n_rep, dim=1)
+    )
+
+
+def test_gqa_with_h_groups_is_mha():
+    torch.manual_seed(SEED)
+    q, k, v = (torch.randn(2, 8, 7, 4) for _ in range(3))
+    torch.testing.assert_close(_gqa(q, k, v), F.scaled_dot_product_attention(q, k, v))
+
+
+def test_gqa_with_one_group_is_mqa():
+    torch.manual_seed(SEED)
+    q = torch.randn(2, 8, 7, 4)
+    k, v = torch.randn(2, 1, 7, 4), torch.randn(2, 1, 7, 4)
+    # MQA written directly: one K/V head broadcast over every query head.
+    scores = q @ k.transpose(-2, -1) / 2.0  # (2, 8, 7, 7), broadcast over heads
+    mqa = scores.softmax(-1) @ v
+    torch.testing.assert_close(_gqa(q, k, v), mqa)
+
+
+def test_kv_cache_shrinks_by_h_over_g():
+    layers, head_dim, tokens, batch, heads = 2, 16, 32, 1, 8
+    sizes = {
+        g: 2 * layers * torch.empty(batch, g, tokens, head_dim, device="meta").numel()
+        for g in (8, 2, 1)
+    }
+    assert sizes[8] // sizes[2] == 4
+    assert sizes[8] // sizes[1] == heads
+
+
+def _repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
+    batch, kv_heads, length, head_dim = x.shape
+    x = x[:, :, None].expand(batch, kv_heads, n_rep, length, head_dim)
+    return x.reshape(batch, kv_heads * n_rep, length, head_dim)
+
+
+@pytest.mark.parametrize(("heads", "groups"), [(8, 2), (8, 1), (6, 3), (4, 4)])
+def test_repeat_kv_is_repeat_interleave_and_matches_hf_llama(heads, groups):
+    from transformers.models.llama.modeling_llama import repeat_kv as hf_repeat_kv
+
+    torch.manual_seed(SEED)
+    k = torch.randn(2, groups, 5, 4)
+    n_rep = heads // groups
+    ours = _repeat_kv(k, n_rep)
+    torch.testing.assert_close(ours, torch.repeat_interleave(k, n_rep, dim=1))
+    torch.testing.assert_close(ours, hf_repeat_kv(k, n_rep))
+    q, v = torch.randn(2, heads, 5, 4), torch.randn(2, groups, 5, 4)
+    torch.testing.assert_close(
+        F.scaled_dot_product_attention(q, ours, _repeat_kv(v, n_rep)),
+        F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+    )
+
+
+def test_repeat_kv_differs_from_tiling():
+    torch.manual_seed(SEED)
+    k = torch.randn(1, 2, 5, 4)
+    assert not torch.equal(_repeat_kv(k, 4), k.repeat(1, 4, 1, 1))
+
+
+def _mean_pool(weight, heads, groups):
+    head_dim = weight.shape[0] // heads
+    return weight.view(groups, heads // groups, head_dim, -1).mean(1).reshape(groups * head_dim, -1)
+
+
+@pytest.mark.parametrize(("heads", "groups"), [(8, 2), (8, 1), (4, 4), (6, 3)])
+def test_mean_pooled_gqa_equals_mha_when_group_heads_agree(heads, groups):
+    torch.manual_seed(SEED)
+    d, head_dim = 24, 4
+    x = torch.randn(2, 5, d)
+    w_q = torch.randn(heads * head_dim, d)
+    per_group_k = torch.randn(groups, 1, head_dim, d)
+    per_group_v = torch.randn(groups, 1, head_dim, d)
+    w_k = per_group_k.expand(groups, heads // groups, head_dim, d).reshape(heads * head_dim, d)
+    w_v = per_group_v.expand(groups, heads // groups, head_dim, d).reshape(heads * head_dim, d)
+    mha = F.scaled_dot_product_attention(
+        _heads(x @ w_q.T, heads), _heads(x @ w_k.T, heads), _heads(x @ w_v.T, heads)
+    )
+    gqa = F.scaled_dot_product_attention(
+        _heads(x @ w_q.T, heads),
+        _heads(x @ _mean_pool(w_k, heads, groups).T, groups),
+        _heads(x @ _mean_pool(w_v, heads, groups).T, groups),
+        enable_gqa=True,
+    )
+    torch.testing.assert_close(gqa, mha)
+
+
+def test_mean_pool_with_g_equal_h_is_identity():
+    w = torch.randn(8 * 4, 16)
+    torch.testing.assert_close(_mean_pool(w, 8, 8), w)
+
+
+def test_mla_cache_size_of_deepseek_v2():
+    heads, head_dim, latent, rope_dim = 128, 128, 512, 64
+    assert latent == 4 * head_dim and rope_dim == head_dim // 2
+    mha_cache = 2 * heads * head_dim
+    mla_cache = latent + rope_dim
+    assert (mha_cache, mla_cache) == (32768, 576)
+    assert round(mha_cache / mla_cache) == 57
+    assert mla_cache / (2 * head_dim) == 2.25  # GQA with 2.25 groups
+
+
+def test_mla_absorbed_attention_equals_attention_on_reconstructed_kv():
+    torch.manual_seed(SEED)
+    heads, d_model, latent_dim, head_dim, n = 4, 32, 8, 6, 11
+    w_down = torch.randn(latent_dim, d_model, dtype=torch.float64)
+    w_up_k = torch.randn(heads, head_dim, latent_dim, dtype=torch.float64)
+    w_up_v = torch.randn(heads, head_dim, latent_dim, dtype=torch.float64)
+    latent = torch.randn(n, d_model, dtype=torch.float64) @ w_down.T  # (n, d_c)
+    q = torch.randn(heads, 3, head_dim, dtype=torch.float64)  # 3 queries per head
+    keys = torch.einsum("hdc,nc->hnd", w_up_k, latent)  # (H, n, Dh)
+    values = torch.einsum("hdc,nc->hnd", w_up_v, latent)
+    reference = F.scaled_dot_product_attention(q, keys, values)  # (H, 3, Dh)
+    q_latent = torch.einsum("hqd,hdc->hqc", q, w_up_k)  # W^UK folded into the query
+    weights = (q_latent @ latent.T / math.sqrt(head_dim)).softmax(-1)  # (H, 3, n)
+    absorbed = torch.einsum("hdc,hqc->hqd", w_up_v, weights @ latent)  # W^UV applied after
+    torch.testing.assert_close(absorbed, reference)
+
+
+def test_buggy_head_split_puts_later_tokens_in_earlier_rows():
+    """mh-split-heads-bug: after view(B, H, L, Dh), row l of head h holds token (hL + l) // H."""
+    batch, length, d, heads = 1, 8, 16, 4
+    x = torch.arange(length, dtype=torch.float32).repeat_interleave(d).view(batch, length, d)
+    buggy = x.view(batch, heads, length, d // heads)
+    for h in range(heads):
+        for row in range(length):
+            assert bool((buggy[0, h, row] == (h * length + row) // heads).all())
+    assert int(buggy[0, heads - 1, 0, 0]) > 0  # row 0 of the last head is a future token
