@@ -1,0 +1,68 @@
+"""The Lab in a real browser: Browse, "Open in Lab", move the heads slider, hover a cell."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+GRID = ".st-key-lab_grid .js-plotly-plot"
+LINES_JS = ("e => Array.from(e.querySelectorAll('tspan.line')).map(t => t.textContent)"
+            ".join('\\n') || e.textContent")
+HEATMAPS_JS = "el => el.data.filter(t => t.type === 'heatmap').length"
+
+
+def wait_idle(page) -> None:
+    page.wait_for_selector(IDLE, state="attached")
+
+
+def heatmap_count(page) -> int:
+    return page.locator(GRID).evaluate(HEATMAPS_JS)
+
+
+def wait_for_heatmaps(page, count: int) -> None:
+    page.wait_for_function(
+        f"() => {{ const el = document.querySelector({GRID!r});"
+        f" return el && el.data && el.data.filter(t => t.type === 'heatmap').length === {count}; }}"
+    )
+
+
+@pytest.mark.browser
+def test_browse_open_in_lab_move_heads_and_hover(app_server, page, artifacts):
+    page.goto(f"{app_server.url}/Browse?lang=en")
+    wait_idle(page)
+    link = page.locator('a[href*="module=MultiHeadAttention"]').first
+    link.scroll_into_view_if_needed()
+    assert "Open in Lab" in link.inner_text()
+    link.click()
+    page.wait_for_url(re.compile(r".*/Lab\?.*module=MultiHeadAttention"))
+    wait_idle(page)
+    page.wait_for_selector(GRID)
+    assert heatmap_count(page) == 4
+
+    slider = page.locator('.st-key-lab_heads input[type="range"]')
+    slider.focus()
+    page.keyboard.press("End")          # 16 heads (32 / 16 = 2 dims each)
+    wait_for_heatmaps(page, 16)
+    wait_idle(page)
+    assert re.search(r"[?&]heads=16(&|$)", page.url)
+    slider.focus()
+    page.keyboard.press("Home")         # 1 head
+    wait_for_heatmaps(page, 1)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    # Hover the middle of the heatmap: the label shows that cell's exact value.
+    plot = page.locator(f"{GRID} .nsewdrag").first
+    box = plot.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.45)
+    label = page.locator(".hoverlayer .hovertext").first
+    label.wait_for()
+    text = label.evaluate(LINES_JS)
+    match = re.search(r"query (\d+):\S+\s+key (\d+):\S+\s+weight (\d+)%", text)
+    assert match, text
+    row, col, shown = (int(g) for g in match.groups())
+    z = page.locator(GRID).evaluate(f"el => el.calcdata[0][0].z[{row}][{col}]")
+    assert shown == z
+    page.screenshot(path=str(artifacts / "lab_browser.png"), full_page=True)
