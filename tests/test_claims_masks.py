@@ -13,7 +13,9 @@ Checked claims (question id: claim):
   creates fully masked rows for the padded queries; F.scaled_dot_product_attention returns zeros
   for fully masked rows (bool and -inf float masks) with a NaN-free backward;
   nn.MultiheadAttention gives NaN outputs and weights with need_weights=True, and the out_proj
-  bias with need_weights=False; NaN * 0 is NaN, so multiplying the loss by 0 keeps the NaN.
+  bias with need_weights=False in training mode, but NaN again with need_weights=False under
+  eval() and torch.no_grad() (the inference fast path); NaN * 0 is NaN, so multiplying the loss
+  by 0 keeps the NaN.
 - mask-broadcast-shapes: a (B, 1, S, 1) mask masks queries and gives NaN rows; a (B, S) mask
   against (B, H, L, S) scores raises when B != L and is silently wrong when B == L;
   nn.MultiheadAttention wants a 3-D attn_mask of shape (B * H, L, S).
@@ -157,6 +159,19 @@ def test_multihead_attention_fully_masked_sample_nan_with_weights_bias_without()
     assert torch.isfinite(out[0]).all()
     out_fast, _ = mha(x, x, x, key_padding_mask=key_padding_mask, need_weights=False)
     torch.testing.assert_close(out_fast[1], mha.out_proj.bias.detach().expand(3, 8))
+
+
+def test_multihead_attention_inference_fast_path_gives_nan_for_a_fully_masked_sample():
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    nn.init.normal_(mha.out_proj.bias)
+    x = torch.randn(2, 3, 8)
+    key_padding_mask = torch.tensor([[False, False, False], [True, True, True]])  # True = ignore
+    mha.eval()
+    with torch.no_grad():
+        out, _ = mha(x, x, x, key_padding_mask=key_padding_mask, need_weights=False)
+    assert torch.isnan(out[1]).all()
+    assert torch.isfinite(out[0]).all()
 
 
 def test_multiplying_nan_by_zero_keeps_the_nan_in_the_loss():
