@@ -4,8 +4,27 @@ Every eager path returns ``AttentionOutput(output, weights)``. Masks follow
 ``torch.nn.functional.scaled_dot_product_attention``: a bool mask is True where a query may
 attend, a float mask is added to the scores. Conversions between mask conventions live in
 :mod:`attention.masks` only.
+
+Contents (one concept per file):
+    functional   scaled_dot_product_attention, AttentionOutput (torch SDPA's signature + weights)
+    masks        causal / sliding-window / padding masks, converters from nn.MultiheadAttention
+    multihead    MultiHeadAttention (+ from_torch), SelfAttention, InteractiveAttention
+    gqa          GroupedQueryAttention (MQA when num_kv_heads=1), repeat_kv
+    additive     AdditiveAttention (Bahdanau)
+    positional   sinusoidal_encoding, apply_rope, alibi_slopes, alibi_bias
+    tiled        tiled_attention (FlashAttention's online softmax, never builds L x S)
+    linear       linear_attention (elu + 1 feature map, causal by prefix sums)
+    viz          Plotly heatmaps per head and a query-row bar chart
+
+Example (a notebook)::
+
+    import torch, attention
+    x = torch.randn(1, 5, 16)                              # (B, L, E)
+    output, weights = attention.SelfAttention(16, 4)(x)    # (1, 5, 16), (1, 4, 5, 5)
+    attention.viz.heatmaps(weights[0], ["the", "cat", "sat", "on", "mat"]).show()
 """
 
+from attention import masks, positional, viz
 from attention.additive import AdditiveAttention
 from attention.functional import AttentionOutput, scaled_dot_product_attention
 from attention.gqa import GroupedQueryAttention, repeat_kv
@@ -21,7 +40,10 @@ __all__ = [
     "MultiHeadAttention",
     "SelfAttention",
     "linear_attention",
+    "masks",
+    "positional",
     "repeat_kv",
     "scaled_dot_product_attention",
     "tiled_attention",
+    "viz",
 ]
