@@ -1,0 +1,239 @@
+"""The Practice judge (prep/judge.py): learner code runs in a limited child process.
+
+Each hostile or broken submission gives a clear verdict within its limit, and the judging process
+(standing in for the app server) keeps working: an endless loop, a memory bomb, a syntax error, an
+exception, megabytes of printing, network access, a grandchild process, a shell command while
+Practice is switched off.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from prep import judge
+from prep.exercises import get
+
+LIMITS = judge.Limits(time_s=2.0, memory_mb=256, output_chars=2_000)
+EXERCISE = get("sdpa-masked")
+KILL_POLLS, KILL_POLL_S = 50, 0.1
+
+
+def run(code: str, limits: judge.Limits = LIMITS, **kwargs) -> judge.Report:
+    return judge.judge(textwrap.dedent(code), EXERCISE.tests_path, limits, enabled=True, **kwargs)
+
+
+def test_reference_is_accepted_with_weights_for_the_heatmap():
+    report = run(EXERCISE.solution)
+    assert report.verdict == judge.ACCEPTED and report.accepted
+    assert report.passed == len(report.results) == 4
+    first = report.results[0]
+    assert first.learner_weights and first.reference_weights
+    assert first.max_abs_diff is not None and first.max_abs_diff < 1e-4
+
+
+def test_endless_loop_is_stopped_at_the_time_limit_and_the_next_run_works():
+    report = run("""
+        def scaled_dot_product_attention(query, key, value, attn_mask=None):
+            while True:
+                pass
+    """)
+    assert report.verdict == judge.TIME_LIMIT
+    assert "Time limit exceeded" in report.message["en"] and "2 s" in report.message["en"]
+    assert all(r.status == judge.ERROR for r in report.results)
+    assert len(report.results) == 4  # every test is reported, none silently dropped
+    assert run(EXERCISE.solution).verdict == judge.ACCEPTED
+
+
+def test_endless_loop_at_module_level():
+    report = run("while True:\n    pass\n")
+    assert report.verdict == judge.TIME_LIMIT
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie is dead; only its exit status is left
+
+
+def _dies(pid: int) -> bool:
+    """SIGKILL is delivered asynchronously: give the kernel a moment to finish the process."""
+    for _ in range(KILL_POLLS):
+        if not _alive(pid):
+            return True
+        time.sleep(KILL_POLL_S)
+    return False
+
+
+def test_grandchild_processes_are_killed_with_the_submission():
+    report = run("""
+        import subprocess
+        child = subprocess.Popen(["sleep", "60"])
+        print("pid", child.pid, flush=True)
+        while True:
+            pass
+    """)
+    assert report.verdict == judge.TIME_LIMIT
+    pid = int(report.output.split()[1])
+    assert _dies(pid)
+
+
+def test_grandchild_holding_the_result_pipe_does_not_stall_the_judge():
+    report = run("""
+        import os, time
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        print("pid", pid, flush=True)
+    """)
+    assert report.verdict == judge.WRONG_ANSWER  # judged at once, not left to time out
+    assert len(report.results) == 4
+    assert _dies(int(report.output.split()[1]))
+
+
+def test_memory_bomb_gives_memory_limit():
+    report = run("""
+        blocks = []
+        while True:
+            blocks.append(bytearray(64 * 1024 * 1024))
+    """)
+    assert report.verdict == judge.MEMORY_LIMIT
+    assert "Memory limit exceeded" in report.message["en"] and "256 MB" in report.message["en"]
+
+
+def test_huge_tensor_inside_the_function_gives_memory_limit_per_test():
+    report = run("""
+        import torch
+        def scaled_dot_product_attention(query, key, value, attn_mask=None):
+            return torch.empty(10**11), None
+    """)
+    assert report.verdict == judge.MEMORY_LIMIT
+    assert all("Memory limit exceeded" in r.message["en"] for r in report.results)
+
+
+def test_syntax_error_names_the_line():
+    report = run("import torch\n\ndef scaled_dot_product_attention(q, k, v, attn_mask=None)\n    "
+                 "return q\n")
+    assert report.verdict == judge.SYNTAX_ERROR
+    assert "line 3" in report.message["en"] and "第 3 行" in report.message["zh"]
+    assert not report.results
+
+
+def test_exception_names_the_error_and_the_line_of_the_learners_code():
+    report = run("""
+        def scaled_dot_product_attention(query, key, value, attn_mask=None):
+            scores = query @ key
+            return scores, scores
+    """)
+    assert report.verdict == judge.RUNTIME_ERROR
+    message = report.results[0].message["en"]
+    assert message.startswith("RuntimeError") and "line 3 of your code" in message
+    assert "Traceback" not in message
+
+
+def test_system_exit_is_an_error_not_a_crash():
+    report = run("raise SystemExit(3)\n")
+    assert report.verdict == judge.RUNTIME_ERROR
+    assert "SystemExit" in report.message["en"]
+
+
+def test_megabytes_of_printing_are_cut_and_judging_goes_on():
+    report = run("""
+        import os
+        for i in range(200_000):
+            print("spam", i)
+        os.write(1, b"x" * 5_000_000)
+        def scaled_dot_product_attention(query, key, value, attn_mask=None):
+            print("inside" * 100_000)
+            return query, None
+    """)
+    assert report.verdict == judge.WRONG_ANSWER  # the tests still ran and judged the answer
+    assert len(report.results) == 4
+    assert report.output_truncated
+    assert len(report.output) <= LIMITS.output_chars
+    assert report.output.startswith("spam 0\nspam 1\n")
+
+
+def test_network_is_unreachable(tmp_path):
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(0.1)
+        port = server.getsockname()[1]
+        report = run(f"""
+            import socket
+            socket.create_connection(("127.0.0.1", {port}), timeout=1)
+        """)
+        assert report.verdict == judge.RUNTIME_ERROR
+        assert "network access is disabled" in report.message["en"]
+        raw = run(f"""
+            import _socket
+            s = _socket.socket()
+            s.settimeout(1)
+            s.connect(("127.0.0.1", {port}))
+        """)
+        assert raw.verdict == judge.RUNTIME_ERROR
+        assert "OSError" in raw.message["en"]
+        with pytest.raises(TimeoutError):
+            server.accept()
+
+
+def test_child_sees_no_secrets_from_the_server_environment(monkeypatch):
+    monkeypatch.setenv("ATTN_PREP_SECRET_FOR_TEST", "hunter2")
+    report = run("import os\nprint(sorted(os.environ))\n")
+    assert "ATTN_PREP_SECRET_FOR_TEST" not in report.output
+    assert "hunter2" not in report.output
+
+
+def test_shell_command_when_practice_is_off_runs_nothing(tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    code = f"import os\nos.system('touch {marker}')\n"
+    report = judge.judge(code, EXERCISE.tests_path, LIMITS, enabled=False)
+    assert report.verdict == judge.DISABLED
+    assert "switched off by the host" in report.message["en"]
+    monkeypatch.setenv("ATTN_PREP_PRACTICE", "off")
+    assert judge.judge(code, EXERCISE.tests_path, LIMITS).verdict == judge.DISABLED
+    assert not marker.exists()
+
+
+def test_shell_command_runs_only_inside_the_sandbox_when_practice_is_on(tmp_path):
+    """With Practice on, a shell command runs in the child's empty environment and its own
+    temporary working directory, which is removed afterwards."""
+    report = run("import os\nprint(os.getcwd())\nprint(os.system('true'))\n")
+    workdir = report.output.split()[0]
+    assert "attn-judge-" in workdir and not os.path.exists(workdir)
+
+
+def test_code_too_long_is_refused_without_starting_a_child():
+    report = run("x = 1\n" * (judge.MAX_CODE_CHARS // 6 + 1))
+    assert report.verdict == judge.REFUSED
+
+
+def test_broken_exercise_module_is_an_internal_error(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise ImportError('no such thing')\n")
+    report = judge.judge("x = 1\n", broken, LIMITS, enabled=True)
+    assert report.verdict == judge.INTERNAL_ERROR
+    assert "failed to load" in report.message["en"]
+
+
+def test_result_rows_are_bilingual():
+    report = run(EXERCISE.solution.replace("* scale", ""))
+    rows_en, rows_zh = report.rows("en"), report.rows("zh")
+    assert any("Missing scale" in row["message"] for row in rows_en)
+    assert any("缺少缩放" in row["message"] for row in rows_zh)
+    assert {row["test"] for row in rows_en} != {row["test"] for row in rows_zh}
+
+
+def test_os_exit_in_learner_code_is_reported_not_mistaken_for_a_judge_fault():
+    report = run("import os\nos._exit(0)\n")
+    assert report.verdict == judge.RUNTIME_ERROR
+    assert "ended before the tests finished" in report.message["en"]

@@ -1,0 +1,46 @@
+"""Practice in a real browser: open an exercise, type a wrong solution, run it, see the failure,
+fix it, run it, see every test pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from prep.exercises import get
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+EXERCISE = "sdpa-masked"
+EDITOR = f".st-key-practice_code_{EXERCISE} textarea"
+RUN = ".st-key-practice_run button"
+RESULT_TIMEOUT_MS = 60_000
+
+
+def wait_idle(page) -> None:
+    page.wait_for_selector(IDLE, state="attached")
+
+
+def run_code(page, code: str) -> None:
+    page.fill(EDITOR, code)
+    page.locator(RUN).click()
+
+
+@pytest.mark.browser
+def test_wrong_solution_fails_then_fixed_solution_passes(app_server, page, artifacts):
+    exercise = get(EXERCISE)
+    page.goto(f"{app_server.url}/Practice?lang=en&ex={EXERCISE}")
+    wait_idle(page)
+    assert page.locator(EDITOR).input_value() == exercise.starter
+
+    run_code(page, exercise.solution.replace("masked_fill(~attn_mask", "masked_fill(attn_mask"))
+    failures = page.locator(".st-key-practice_failures")
+    failures.get_by_text("opposite mask convention").first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    wait_idle(page)
+    assert page.get_by_text("tests did not pass").count() >= 1
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()  # yours beside the reference
+    page.screenshot(path=str(artifacts / "practice-wrong.png"), full_page=True)
+
+    run_code(page, exercise.solution)
+    page.get_by_text("All 4 tests passed").wait_for(timeout=RESULT_TIMEOUT_MS)
+    wait_idle(page)
+    assert failures.count() == 0
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(artifacts / "practice-passed.png"), full_page=True)

@@ -1,0 +1,141 @@
+"""AppTest for pages/4_Practice.py: pick, hints, run (a wrong then a right solution), drafts,
+deep links, and the host's off switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from prep.exercises import get, load_exercises
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "pages/4_Practice.py"
+TIMEOUT = 60
+
+
+def _open(lang: str = "en", **params: str) -> AppTest:
+    """The page as a link opens it: app.py is the entry point (the sidebar links need it)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page(PAGE)
+    at.query_params.clear()
+    at.query_params.update({"lang": lang, **params})
+    return at.run()
+
+
+def _editor(at: AppTest, exercise_id: str):
+    return at.text_area(key=f"practice_code_{exercise_id}")
+
+
+@pytest.fixture(autouse=True)
+def practice_on(monkeypatch):
+    monkeypatch.setenv("ATTN_PREP_PRACTICE", "on")
+
+
+def test_page_lists_every_exercise_and_shows_the_starter():
+    at = _open()
+    assert not at.exception
+    picker = at.selectbox(key="practice_exercise")
+    assert len(picker.options) == len(load_exercises()) >= 10
+    first = load_exercises()[0]
+    assert _editor(at, first.id).value == first.starter
+    assert not at.dataframe  # nothing run yet
+
+
+def test_wrong_solution_fails_then_fixed_solution_passes():
+    exercise = get("sdpa-masked")
+    wrong = exercise.solution.replace("* scale", "")
+    at = _open(ex="sdpa-masked")
+    _editor(at, "sdpa-masked").set_value(wrong)
+    at.button(key="practice_run").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["message"].str.contains("Missing scale").any()
+    assert at.error, "a wrong answer is shown as an error"
+    assert at.get("plotly_chart"), "the learner's heatmap beside the reference's"
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "Your weights" in spec and "Reference weights" in spec
+
+    _editor(at, "sdpa-masked").set_value(exercise.solution)
+    at.button(key="practice_run").click().run()
+    assert not at.exception
+    assert at.success and "All 4 tests passed" in at.success[0].value
+    assert (at.dataframe[0].value["status"].str.contains("passed")).all()
+
+
+def test_hints_are_revealed_one_at_a_time():
+    at = _open(ex="gqa")
+    hints = get("gqa").hints
+    assert not at.info
+    at.button(key="practice_hint").click().run()
+    assert len(at.info) == 1 and hints[0]["en"][:20] in at.info[0].value
+    at.button(key="practice_hint").click().run()
+    assert len(at.info) == 2
+    assert not [b for b in at.button if b.key == "practice_hint"]  # all shown: no more button
+
+
+def test_reference_solution_only_on_demand():
+    at = _open(ex="rope")
+    solution = get("rope").solution
+    assert all(solution.strip() != c.value.strip() for c in at.code)
+    at.toggle(key="practice_solution").set_value(True).run()
+    assert any(solution.strip() == c.value.strip() for c in at.code)
+
+
+def test_draft_survives_switching_exercise_and_page():
+    at = _open(ex="rope")
+    _editor(at, "rope").set_value("# my draft\n").run()
+    at.selectbox(key="practice_exercise").set_value("gqa").run()
+    assert _editor(at, "gqa").value == get("gqa").starter
+    at.switch_page("pages/1_Browse.py").run()
+    at.switch_page(PAGE).run()
+    at.selectbox(key="practice_exercise").set_value("rope").run()
+    assert not at.exception
+    assert _editor(at, "rope").value == "# my draft\n"
+
+
+def test_deep_link_opens_the_exercise():
+    at = _open(lang="zh", ex="kv-cache")
+    assert at.selectbox(key="practice_exercise").value == "kv-cache"
+    assert _editor(at, "kv-cache").value == get("kv-cache").starter
+
+
+def test_practice_off_says_so_and_offers_nothing_to_run(monkeypatch):
+    monkeypatch.setenv("ATTN_PREP_PRACTICE", "off")
+    at = _open()
+    assert not at.exception
+    assert "switched off by the host" in at.info[0].value
+    assert not at.text_area and not [b for b in at.button if b.key == "practice_run"]
+
+
+def test_endless_loop_gives_a_time_limit_message_and_the_page_keeps_working():
+    at = _open(ex="sinusoidal")
+    _editor(at, "sinusoidal").set_value("while True:\n    pass\n")
+    at.button(key="practice_run").click().run()
+    assert not at.exception
+    assert at.warning and "Time limit exceeded" in at.warning[0].value
+    _editor(at, "sinusoidal").set_value(get("sinusoidal").solution)
+    at.button(key="practice_run").click().run()
+    assert at.success
+
+
+def test_visualisation_exercise_shows_the_learners_own_figure():
+    at = _open(ex="visualize")
+    _editor(at, "visualize").set_value(get("visualize").solution)
+    at.button(key="practice_run").click().run()
+    assert not at.exception
+    assert at.success
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert '"heatmap"' in spec and '"reversed"' in spec
+
+
+def test_reset_restores_the_starter_and_clears_the_result():
+    at = _open(ex="sliding-window")
+    _editor(at, "sliding-window").set_value("x = 1\n")
+    at.button(key="practice_run").click().run()
+    assert at.dataframe
+    at.button(key="practice_reset").click().run()
+    assert not at.exception
+    assert _editor(at, "sliding-window").value == get("sliding-window").starter
+    assert not at.dataframe
