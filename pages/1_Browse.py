@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from prep import ui
+from prep import exercises, ui
 from prep.bank import Question
 
 lang = ui.setup_page("浏览题库", "Browse")
@@ -43,6 +43,9 @@ def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
             if q.module:
                 ui.page_link("pages/3_Lab.py", "在实验室中打开", "Open in Lab",
                              ":material/science:", module=q.module)
+            if exercise := exercises.for_question(q.id):
+                ui.page_link("pages/4_Practice.py", "去练习", "Practise it", ":material/code:",
+                             ex=exercise.id)
         if shown:
             ui.answer_block(q)
 

@@ -260,3 +260,14 @@ def test_a_broken_bank_file_is_named_in_a_warning_and_the_rest_still_works(tmp_p
     [expander] = [e for e in at.expander if "problem" in e.label]
     assert "03-broken.yaml" in " ".join(str(t.value) for t in expander.text)
     assert len(shown_question_ids(at)) == 5
+
+
+def test_coding_questions_link_to_their_practice_exercise(monkeypatch):
+    monkeypatch.setenv("ATTN_PREP_CONTENT", str(ROOT / "content"))
+    at = open_page("pages/1_Browse.py", lang="en")
+    at.query_params["q"] = "code-causal-mask"
+    at.run()
+    assert not at.exception
+    practice = [link.proto for link in at.main.get("page_link") if link.proto.page == "Practice"]
+    assert practice and practice[0].label == "Practise it"
+    assert "ex=causal-mask" in practice[0].query_string
