@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from prep import exercises, ui
+from prep import exercises, export, ui
 from prep.bank import Question
 
 lang = ui.setup_page("浏览题库", "Browse")
@@ -89,6 +89,20 @@ types = filters[3].multiselect(
 )
 reading_mode = st.toggle(ui.t("阅读模式（显示全部答案）", "Reading mode (show every answer)"),
                          key="browse_reading")
+
+with st.expander(ui.t("导出题库（Anki / Markdown）", "Export the bank (Anki / Markdown)"),
+                 icon=":material/download:"):
+    st.caption(ui.t("导出当前语言的全部题目。Anki 卡片以题目编号为 ID，"
+                    "重新导入会更新原卡片并保留复习记录。",
+                    "Every question, in the current language. Anki notes are keyed by question id, "
+                    "so re-importing updates them and keeps their review history."))
+    with st.container(horizontal=True):
+        st.download_button("Anki (.apkg)", lambda: export.anki_bytes(bank, lang),
+                           file_name=f"attention-prep-{lang}.apkg", key="export_anki",
+                           mime="application/octet-stream", icon=":material/style:")
+        st.download_button("Markdown (.md)", lambda: export.to_markdown(bank, lang),
+                           file_name=f"attention-prep-{lang}.md", key="export_markdown",
+                           mime="text/markdown", icon=":material/description:")
 
 found = bank.filter(query, sections=sections, tags=tags, difficulties=difficulties, types=types)
 st.caption(ui.t(f"显示 {len(found)} / {len(bank.questions)} 题",

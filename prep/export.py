@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import tempfile
 from pathlib import Path
 
 import genanki
@@ -92,6 +93,14 @@ def write_anki(bank: Bank, path: str | Path, lang: str = "zh") -> int:
             deck.add_note(anki_note(question, section.title[lang], model, lang))
     genanki.Package(deck).write_to_file(str(path))
     return len(deck.notes)
+
+
+def anki_bytes(bank: Bank, lang: str = "zh") -> bytes:
+    """The .apkg deck as bytes (for a download button); genanki only writes to a file."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "deck.apkg"
+        write_anki(bank, path, lang)
+        return path.read_bytes()
 
 
 def to_markdown(bank: Bank, lang: str = "zh") -> str:

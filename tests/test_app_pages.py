@@ -271,3 +271,10 @@ def test_coding_questions_link_to_their_practice_exercise(monkeypatch):
     practice = [link.proto for link in at.main.get("page_link") if link.proto.page == "Practice"]
     assert practice and practice[0].label == "Practise it"
     assert "ex=causal-mask" in practice[0].query_string
+
+
+def test_browse_offers_the_bank_as_anki_and_markdown_downloads():
+    at = open_page("pages/1_Browse.py", lang="en")
+    buttons = {b.proto.id: b.proto for b in at.get("download_button")}
+    labels = sorted(b.label for b in buttons.values())
+    assert labels == ["Anki (.apkg)", "Markdown (.md)"]

@@ -10,7 +10,7 @@ import genanki
 
 from prep.__main__ import main
 from prep.bank import load_bank
-from prep.export import markdown_to_html, to_markdown, write_anki
+from prep.export import anki_bytes, markdown_to_html, to_markdown, write_anki
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
 
@@ -73,3 +73,10 @@ def test_export_command_writes_files(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "bank.md").read_text(encoding="utf-8").startswith("# Attention interview")
     assert main(["export", "anki", str(tmp_path / "deck.apkg")]) == 0
     assert "wrote 5 questions" in capsys.readouterr().out
+
+
+def test_anki_bytes_is_a_deck_with_every_question(tmp_path):
+    bank = load_bank(FIXTURE_BANK)
+    (tmp_path / "deck.apkg").write_bytes(anki_bytes(bank, "zh"))
+    notes = read_notes(tmp_path / "deck.apkg", tmp_path)
+    assert len(notes) == len(bank.questions)
