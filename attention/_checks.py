@@ -151,3 +151,31 @@ def _describe(value: object) -> str:
     if isinstance(value, Tensor):
         return f"a tensor of shape {shape_str(value.shape)}"
     return repr(value)
+
+
+def check_module_inputs(
+    query: object,
+    key: object,
+    value: object,
+    embed_dim: int,
+    kdim: int | None = None,
+    vdim: int | None = None,
+) -> tuple[int, int, int]:
+    """Batch-first module inputs: query ``(B, L, E)``, key ``(B, S, kdim)``, value ``(B, S, vdim)``.
+
+    ``kdim`` / ``vdim`` default to ``embed_dim`` (and the message then names embed_dim).
+    Returns ``(B, L, S)``.
+    """
+    expected = {
+        "query": ("embed_dim", embed_dim),
+        "key": ("kdim", kdim) if kdim is not None else ("embed_dim", embed_dim),
+        "value": ("vdim", vdim) if vdim is not None else ("embed_dim", embed_dim),
+    }
+    tensors = {name: check_tensor(name, value_, ndim=3) for name, value_ in
+               (("query", query), ("key", key), ("value", value))}  # fmt: skip
+    for name, tensor in tensors.items():
+        dim_name, dim = expected[name]
+        check_size(name, tensor.size(-1), dim, f"the last dimension {dim_name}")
+        check_size(name, tensor.size(0), tensors["query"].size(0), "the batch size B of query")
+    check_size("value", tensors["value"].size(1), tensors["key"].size(1), "the length S of key")
+    return tensors["query"].size(0), tensors["query"].size(1), tensors["key"].size(1)

@@ -138,3 +138,30 @@ def scaled_dot_product_attention(
         weights = F.dropout(weights, p=dropout_p)
     output = weights @ value  # (N..., Hq, L, S) @ (N..., Hq, S, Ev) -> (N..., Hq, L, Ev)
     return AttentionOutput(output, weights)
+
+
+def fused_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """The output only, from torch's fused kernel: the modules' ``need_weights=False`` path.
+
+    Same arguments, checks and mask meaning as :func:`scaled_dot_product_attention`; the
+    ``L x S`` weights are never returned (the kernel may never build them).
+
+    Returns:
+        ``(N..., Hq, L, Ev)``.
+    """
+    scores_shape, _, _ = check_qkv(query, key, value, enable_gqa=enable_gqa)
+    attn_mask = check_attn_mask(attn_mask, scores_shape, is_causal)
+    if attn_mask is not None and attn_mask.dtype != torch.bool:
+        attn_mask = attn_mask.to(query.dtype)  # the fused kernel wants the query's dtype
+    return F.scaled_dot_product_attention(
+        query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
+        enable_gqa=enable_gqa,
+    )  # fmt: skip

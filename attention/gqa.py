@@ -21,20 +21,21 @@ Shape legend:
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attention._checks import (
     argument_error,
-    check_attn_mask,
     check_divisible,
+    check_module_inputs,
     check_positive_int,
     check_probability,
-    check_size,
     check_tensor,
 )
-from attention.functional import AttentionOutput, scaled_dot_product_attention
+from attention.functional import (
+    AttentionOutput,
+    fused_attention,
+    scaled_dot_product_attention,
+)
 
 
 def repeat_kv(hidden_states: Tensor, n_rep: int) -> Tensor:
@@ -122,12 +123,7 @@ class GroupedQueryAttention(nn.Module):
         """
         key = query if key is None else key
         value = key if value is None else value
-        for name, tensor in (("query", query), ("key", key), ("value", value)):
-            check_tensor(name, tensor, ndim=3)
-            check_size(name, tensor.size(-1), self.embed_dim, "the last dimension embed_dim")
-            check_size(name, tensor.size(0), query.size(0), "the batch size B of query")
-        check_size("value", value.size(1), key.size(1), "the length S of key")
-        batch, length, source = query.size(0), query.size(1), key.size(1)
+        batch, length, source = check_module_inputs(query, key, value, self.embed_dim)
         heads, kv_heads, head_dim = self.num_heads, self.num_kv_heads, self.head_dim
         # (B, L, E) -> (B, L, H, D) -> (B, H, L, D)
         q = self.query_linear(query).view(batch, length, heads, head_dim).transpose(1, 2)
@@ -142,10 +138,7 @@ class GroupedQueryAttention(nn.Module):
                 q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal
             )  # (B, H, L, D), (B, H, L, S)
         else:
-            check_attn_mask(attn_mask, (batch, heads, length, source), is_causal)
-            if attn_mask is not None and attn_mask.dtype != torch.bool:
-                attn_mask = attn_mask.to(q.dtype)  # the fused kernel wants the query's dtype
-            context = F.scaled_dot_product_attention(
+            context = fused_attention(
                 q,
                 k,
                 v,
@@ -153,7 +146,7 @@ class GroupedQueryAttention(nn.Module):
                 dropout_p=dropout_p,
                 is_causal=is_causal,
                 enable_gqa=True,
-            )  # (B, H, L, D)
+            )  # (B, H, L, D); query head h reads key/value head h // num_kv_groups
             weights = None
         # (B, H, L, D) -> (B, L, H, D) -> (B, L, E)
         context = context.transpose(1, 2).reshape(batch, length, self.embed_dim)

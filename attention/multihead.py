@@ -22,19 +22,20 @@ heads (``RuntimeError: shape '[2, -1, 4, 4]' is invalid for input of size 24`` w
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attention._checks import (
     argument_error,
-    check_attn_mask,
     check_divisible,
+    check_module_inputs,
     check_positive_int,
     check_probability,
-    check_size,
-    check_tensor,
 )
-from attention.functional import AttentionOutput, scaled_dot_product_attention
+from attention.functional import (
+    AttentionOutput,
+    fused_attention,
+    scaled_dot_product_attention,
+)
 
 
 class MultiHeadAttention(nn.Module):
@@ -114,7 +115,9 @@ class MultiHeadAttention(nn.Module):
         """
         key = query if key is None else key
         value = key if value is None else value
-        batch, length, source = self._check_inputs(query, key, value)
+        batch, length, source = check_module_inputs(
+            query, key, value, self.embed_dim, self.kdim, self.vdim
+        )
         heads, head_dim = self.num_heads, self.head_dim
         # Split into heads: (B, L, E) -> (B, L, H, D) -> (B, H, L, D)
         q = self.query_linear(query).view(batch, length, heads, head_dim).transpose(1, 2)
@@ -128,28 +131,13 @@ class MultiHeadAttention(nn.Module):
                 q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal
             )  # (B, H, L, D), (B, H, L, S)
         else:
-            check_attn_mask(attn_mask, (batch, heads, length, source), is_causal)
-            if attn_mask is not None and attn_mask.dtype != torch.bool:
-                attn_mask = attn_mask.to(q.dtype)  # the fused kernel wants the query's dtype
-            context = F.scaled_dot_product_attention(
+            context = fused_attention(
                 q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal
             )  # (B, H, L, D)
             weights = None
         # (B, H, L, D) -> (B, L, H, D) -> (B, L, E): concatenate the heads
         context = context.transpose(1, 2).reshape(batch, length, self.embed_dim)
         return AttentionOutput(self.out_linear(context), weights)
-
-    def _check_inputs(self, query: object, key: object, value: object) -> tuple[int, int, int]:
-        query = check_tensor("query", query, ndim=3)
-        key = check_tensor("key", key, ndim=3)
-        value = check_tensor("value", value, ndim=3)
-        check_size("query", query.size(-1), self.embed_dim, "the last dimension embed_dim")
-        check_size("key", key.size(-1), self.kdim, "the last dimension kdim")
-        check_size("value", value.size(-1), self.vdim, "the last dimension vdim")
-        check_size("key", key.size(0), query.size(0), "the batch size B of query")
-        check_size("value", value.size(0), query.size(0), "the batch size B of query")
-        check_size("value", value.size(1), key.size(1), "the length S of key")
-        return query.size(0), query.size(1), key.size(1)
 
     @classmethod
     def from_torch(cls, module: nn.MultiheadAttention) -> MultiHeadAttention:
