@@ -35,5 +35,5 @@ test: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-bench: setup
+bench: setup-test
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
