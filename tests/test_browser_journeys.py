@@ -29,8 +29,10 @@ def no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_browse_reveal_keyboard_quiz_and_progress_survives_a_restart(app_server, page, artifacts):
-    page.goto(app_server.url)
+def test_browse_reveal_keyboard_quiz_and_progress_survives_a_restart(
+    readme_server, page, artifacts
+):
+    page.goto(readme_server.url)
     wait_idle(page)
     page.get_by_text("English", exact=True).click()  # the sidebar language switch
     page.wait_for_selector("text=Attention interview prep")
@@ -77,8 +79,8 @@ def test_browse_reveal_keyboard_quiz_and_progress_survives_a_restart(app_server,
     metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
     assert any(m.startswith("Cards") and m.endswith("3") for m in metrics), metrics
 
-    app_server.restart()
-    page.goto(f"{app_server.url}/Progress?lang=en")
+    readme_server.restart()
+    page.goto(f"{readme_server.url}/Progress?lang=en")
     page.get_by_text("Reviews per day").wait_for()
     wait_idle(page)
     no_exception(page)
