@@ -74,3 +74,23 @@ def test_no_raw_html_in_content():
 @pytest.mark.parametrize("question", CODE_QUESTIONS, ids=[q.id for q in CODE_QUESTIONS])
 def test_code_block_runs_and_its_check_passes(question):
     assert run_code_block(question) is None, run_code_block(question)
+
+
+def _unbalanced_math_lines(text: str) -> list[str]:
+    """Lines with an odd number of `$` once code and display maths are removed."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.S)
+    return [line.strip() for line in text.splitlines() if line.count("$") % 2]
+
+
+def test_inline_maths_opens_and_closes_on_one_line_regression_split_formula():
+    """Streamlit's Markdown does not parse an inline formula broken across a line ($W_Q,\\nW_O$)."""
+    broken = [
+        (q.id, name, lang, line)
+        for q in BANK.questions
+        for name in ("question", "answer", "explanation")
+        for lang in ("zh", "en")
+        for line in _unbalanced_math_lines(getattr(q, name)[lang])
+    ]
+    assert broken == []
