@@ -35,12 +35,15 @@ DESCRIPTIONS = {
     "pages/6_Progress.py": ("复习次数、记忆保持率、各章节掌握情况与到期预测。",
                             "Reviews, retention, mastery by section and what falls due."),
 }
-columns = st.columns(3)
+PAGES_PER_ROW = 3
 shown = [entry for entry in ui.PAGES if entry[0] in DESCRIPTIONS and ui.page_exists(entry[0])]
-for index, (page, zh, en, icon) in enumerate(shown):
-    with columns[index % len(columns)].container(border=True, height="stretch"):
-        ui.page_link(page, zh, en, icon)
-        st.caption(ui.t(*DESCRIPTIONS[page]))
+# One st.columns per row: on a narrow screen columns stack, and the pages keep the sidebar's order.
+for start in range(0, len(shown), PAGES_PER_ROW):
+    row = shown[start:start + PAGES_PER_ROW]
+    for column, (page, zh, en, icon) in zip(st.columns(PAGES_PER_ROW), row, strict=False):
+        with column.container(border=True, height="stretch"):
+            ui.page_link(page, zh, en, icon)
+            st.caption(ui.t(*DESCRIPTIONS[page]))
 
 store = ui.store()
 cards = {}

@@ -15,16 +15,14 @@ def _toggle(question_id: str) -> None:
     revealed.symmetric_difference_update({question_id})
 
 
-def _link_to(question_id: str) -> None:
-    st.query_params["q"] = question_id
-    st.toast(ui.t("这道题的链接已放入地址栏，并显示在页面顶部。",
-                  "The question's link is now in the address bar, and the question at the top."))
+LINKED_TOAST = "browse_linked_toast"  # set by a Link click, shown once by the next full run
 
 
 def _unlink() -> None:
     st.query_params.pop("q", None)
 
 
+@st.fragment  # revealing one answer reruns this card only, not the whole (long) list
 def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
     with st.container(border=True, key=f"{prefix}card-{q.id}"):
         ui.question_badges(q)
@@ -37,9 +35,11 @@ def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
                     key=f"{prefix}reveal-{q.id}", on_click=_toggle, args=(q.id,),
                     icon=":material/visibility_off:" if shown else ":material/visibility:",
                 )
-            st.button(ui.t("链接", "Link"), key=f"{prefix}link-{q.id}", on_click=_link_to,
-                      args=(q.id,), icon=":material/link:",
-                      help=ui.t("把这道题放进地址栏，便于分享", "Put this question in the URL"))
+            if st.button(ui.t("链接", "Link"), key=f"{prefix}link-{q.id}", icon=":material/link:",
+                         help=ui.t("把这道题放进地址栏，便于分享", "Put this question in the URL")):
+                st.query_params["q"] = q.id
+                st.session_state[LINKED_TOAST] = True
+                st.rerun()  # the whole page, so that the linked question shows at the top
             if q.module:
                 ui.page_link("pages/3_Lab.py", "在实验室中打开", "Open in Lab",
                              ":material/science:", module=q.module)
@@ -51,6 +51,9 @@ def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
 
 
 st.title(ui.t("浏览题库", "Browse the bank"))
+if st.session_state.pop(LINKED_TOAST, False):
+    st.toast(ui.t("这道题的链接已放入地址栏，并显示在页面顶部。",
+                  "The question's link is now in the address bar, and the question at the top."))
 ui.show_bank_problems(bank)
 
 linked_id = st.query_params.get("q")

@@ -15,6 +15,9 @@ lang = ui.setup_page("自测", "Quiz", layout="centered")
 bank = ui.bank()
 SESSION = "quiz_session"
 GRADE_KEYS = {rating: str(int(rating)) for rating in schedule.RATINGS}  # "1".."4"
+DEFAULT_COUNT = 10
+MAX_COUNT = 200
+SECONDS_PER_MINUTE = 60
 
 st.title(ui.t("自测", "Quiz"))
 store = ui.store()
@@ -27,7 +30,20 @@ def _act(action) -> None:
     try:
         action()
     except StoreError as exc:
-        st.session_state["quiz_error"] = str(exc)
+        st.session_state["quiz_error"] = exc
+
+
+def _plural(n: int, noun: str) -> str:
+    """English count and noun: "1 card", "3 cards"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _duration(delta) -> str:
+    """A quiz duration: seconds under a minute (a quiz of a few cards is not "<1 min")."""
+    seconds = round(delta.total_seconds())
+    if seconds < SECONDS_PER_MINUTE:
+        return ui.t(f"{seconds} 秒", f"{seconds} s")
+    return schedule.format_interval(delta, lang)
 
 
 def _start(question_ids: list[str]) -> None:
@@ -55,7 +71,7 @@ def _new_quiz() -> None:
 
 
 if "quiz_error" in st.session_state:
-    ui.show_error(st.session_state.pop("quiz_error"))
+    ui.show_store_error(st.session_state.pop("quiz_error"))
 
 session: QuizSession | None = st.session_state.get(SESSION)
 
@@ -79,7 +95,8 @@ if session is None:
         ui.t("难度", "Difficulty"), list(ui.DIFFICULTY_NAMES), key="quiz_difficulty",
         format_func=ui.format_with(ui.DIFFICULTY_NAMES), placeholder=any_label,
     )
-    count = columns[1].number_input(ui.t("题数", "Cards"), min_value=1, max_value=200, value=10,
+    st.session_state.setdefault("quiz_count", DEFAULT_COUNT)  # kept across quizzes (ui)
+    count = columns[1].number_input(ui.t("题数", "Cards"), min_value=1, max_value=MAX_COUNT,
                                     step=1, key="quiz_count")
     due_only = st.radio(
         ui.t("学什么", "What to study"), [True, False], key="quiz_due_only", horizontal=True,
@@ -92,11 +109,12 @@ if session is None:
     now = datetime.now(UTC)
     queue = schedule.pick_cards(selected, cards, now, count=int(count), due_only=due_only)
     due_reviews = sum(1 for q in selected if q in cards and cards[q].due <= now)
+    new_count = sum(q not in cards for q in selected)
     st.caption(ui.t(
-        f"所选范围 {len(selected)} 题：待复习 {due_reviews}，新题 "
-        f"{sum(q not in cards for q in selected)}。本次 {len(queue)} 张。",
-        f"{len(selected)} questions selected: {due_reviews} due, "
-        f"{sum(q not in cards for q in selected)} new. This quiz: {len(queue)} cards.",
+        f"所选范围 {len(selected)} 题：待复习 {due_reviews}，新题 {new_count}。"
+        f"本次 {len(queue)} 张。",
+        f"{_plural(len(selected), 'question')} selected: {due_reviews} due, {new_count} new. "
+        f"This quiz: {_plural(len(queue), 'card')}.",
     ))
     if queue:
         st.button(ui.t("开始", "Start"), key="quiz_start", type="primary", on_click=_start,
@@ -113,9 +131,8 @@ if session.done:
     st.subheader(ui.t("本次小结", "Summary"))
     columns = st.columns(3)
     columns[0].metric(ui.t("卡片", "Cards"), summary["cards"])
-    columns[1].metric(ui.t("用时", "Time"), schedule.format_interval(summary["elapsed"], lang))
-    columns[2].metric(ui.t("平均每张", "Per card"),
-                      f"{summary['per_card'].total_seconds():.0f} s")
+    columns[1].metric(ui.t("用时", "Time"), _duration(summary["elapsed"]))
+    columns[2].metric(ui.t("平均每张", "Per card"), _duration(summary["per_card"]))
     rating_columns = st.columns(len(schedule.RATINGS))
     for column, rating in zip(rating_columns, schedule.RATINGS, strict=True):
         column.metric(ui.tr(schedule.RATING_NAMES[rating]), summary["ratings"][rating])

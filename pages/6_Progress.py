@@ -12,6 +12,7 @@ from prep.store import StoreError
 lang = ui.setup_page("学习进度", "Progress")
 bank = ui.bank()
 FORECAST_DAYS = 14
+SMALL_COUNT = 10  # up to this many, count axes get a tick at every whole number
 RATING_COLORS = {  # Okabe-Ito, colour-blind safe
     schedule.Rating.Again: "#D55E00",
     schedule.Rating.Hard: "#E69F00",
@@ -52,6 +53,12 @@ columns[2].metric(ui.t("已学题目", "Questions seen"), len(cards))
 columns[3].metric(ui.t("现在到期", "Due now"), sum(card.due <= now for card in cards.values()))
 
 
+def _count_axis(counts: list[int]) -> dict:
+    """A y axis of whole numbers: with small counts Plotly would put ticks at 0.5 cards."""
+    return {"rangemode": "tozero", "dtick": 1} if max(counts, default=0) <= SMALL_COUNT else {
+        "rangemode": "tozero"}
+
+
 def _layout(fig: go.Figure, title: str, **kwargs) -> go.Figure:
     fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=320,
                       legend={"orientation": "h", "traceorder": "normal"}, **kwargs)
@@ -64,7 +71,7 @@ per_day = go.Figure([
     for rating in schedule.RATINGS
 ])
 st.plotly_chart(_layout(per_day, ui.t("每天复习次数", "Reviews per day"), barmode="stack",
-                        xaxis={"type": "category"}),
+                        xaxis={"type": "category"}, yaxis=_count_axis([d.total for d in days])),
                 key="chart_per_day")
 
 retention = go.Figure(go.Scatter(
@@ -96,5 +103,6 @@ coming = progress.forecast(cards, now, tz, FORECAST_DAYS)
 forecast = go.Figure(go.Bar(x=[day.isoformat() for day, _ in coming], y=[n for _, n in coming],
                             marker_color=LEVEL_COLORS["young"], name=ui.t("到期", "Due")))
 st.plotly_chart(_layout(forecast, ui.t(f"未来 {FORECAST_DAYS} 天到期", f"Due in the next "
-                                       f"{FORECAST_DAYS} days"), xaxis={"type": "category"}),
+                                       f"{FORECAST_DAYS} days"), xaxis={"type": "category"},
+                        yaxis=_count_axis([n for _, n in coming])),
                 key="chart_forecast")

@@ -23,6 +23,13 @@ LANG_LABELS = {"zh": "中文", "en": "English"}
 _LANG_STATE = "_lang"           # the session's language, kept across pages
 _LANG_WIDGET = "_lang_choice"   # the sidebar radio's own key
 LANG_PARAM = "lang"             # ?lang=en in the URL
+# Widget keys whose value must outlive a run that does not draw the widget (another page, the quiz
+# summary): Streamlit drops such a widget's state at the end of that run unless it is reassigned.
+KEPT_WIDGETS = (
+    "browse_query", "browse_sections", "browse_tags", "browse_difficulty", "browse_type",
+    "browse_reading",
+    "quiz_sections", "quiz_tags", "quiz_difficulty", "quiz_count", "quiz_due_only",
+)
 
 
 def _on_lang_change() -> None:
@@ -33,7 +40,7 @@ def _on_lang_change() -> None:
 
 def _resolve_lang() -> str:
     """The URL's ?lang= wins (a shared link opens in its language); else the session's choice."""
-    from_url = st.query_params.get(LANG_PARAM)
+    from_url = (st.query_params.get(LANG_PARAM) or "").strip().lower()
     if from_url in i18n.LANGS:
         st.session_state[_LANG_STATE] = from_url
     elif _LANG_STATE not in st.session_state:
@@ -41,11 +48,23 @@ def _resolve_lang() -> str:
     return st.session_state[_LANG_STATE]
 
 
+def keep_widget_state() -> None:
+    """Keep the Browse and Quiz choices (search, filters, quiz settings) across pages and runs.
+
+    Streamlit forgets a widget's value after a run that does not draw it; reassigning the key at
+    the top of every run turns it into plain session state, which the widget then picks up again.
+    """
+    for key in KEPT_WIDGETS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def setup_page(title_zh: str, title_en: str, *, layout: str = "wide") -> str:
     """Configure the page and the sidebar; return the language ("zh" or "en").
 
     Keeps the language in the URL (?lang=) so a copied link opens in the same language.
     """
+    keep_widget_state()
     current = _resolve_lang()
     title = title_zh if current == "zh" else title_en
     st.set_page_config(
@@ -175,10 +194,27 @@ def store() -> Store | None:
         return None
 
 
+_STORE_ERRORS_ZH = {
+    "corrupt": "学习进度数据库 `{path}` 已损坏，或不是 SQLite 文件。文件保持原样、未被修改："
+               "把它移走（或恢复备份），应用就会新建一个。",
+    "locked": "学习进度数据库 `{path}` 正被另一个程序锁定。请关闭那个程序，或稍候再试。",
+    "readonly": "学习进度数据库 `{path}` 无法写入（文件或所在文件夹是只读的），进度无法保存。"
+                "请修改权限，或把 ATTN_PREP_DB 指向一个可写的路径。",
+    "newer": "学习进度数据库 `{path}` 由更新版本的本应用写入，已保持原样；请升级应用后再使用。",
+    "error": "学习进度数据库 `{path}` 无法使用（文件保持原样，未被修改）。",
+}
+
+
+def store_error_text(exc: StoreError) -> str:
+    """The store's message in the session's language (the English original as detail in zh)."""
+    if lang() != "zh":
+        return str(exc)
+    template = _STORE_ERRORS_ZH.get(exc.kind, _STORE_ERRORS_ZH["error"])
+    return template.format(path=exc.path) + f"\n\n详情：{exc}"
+
+
 def show_store_error(exc: StoreError) -> None:
-    show_error(t("无法使用学习进度数据库（文件保持原样，未被修改）：",
-                 "The progress database cannot be used (the file was left as it is): ")
-               + str(exc))
+    show_error(store_error_text(exc))
 
 
 # -- question rendering -------------------------------------------------------------------------

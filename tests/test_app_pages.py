@@ -278,3 +278,95 @@ def test_browse_offers_the_bank_as_anki_and_markdown_downloads():
     buttons = {b.proto.id: b.proto for b in at.get("download_button")}
     labels = sorted(b.label for b in buttons.values())
     assert labels == ["Anki (.apkg)", "Markdown (.md)"]
+
+
+# -- regressions found by hands-on QA in a real browser ------------------------------------------
+
+
+def test_browse_search_and_filters_were_lost_after_visiting_another_page():
+    at = open_page("pages/1_Browse.py")
+    at.text_input(key="browse_query").input("heads").run()
+    at.multiselect(key="browse_difficulty").set_value(["medium"]).run()
+    at.toggle(key="browse_reading").set_value(True).run()
+    narrowed = set(shown_question_ids(at)) | {b.key for b in at.button}
+    at.switch_page("pages/2_Quiz.py").run()
+    at.switch_page("pages/1_Browse.py").run()
+    assert not at.exception
+    assert at.text_input(key="browse_query").value == "heads"
+    assert at.multiselect(key="browse_difficulty").value == ["medium"]
+    assert at.toggle(key="browse_reading").value is True
+    assert set(shown_question_ids(at)) | {b.key for b in at.button} == narrowed
+
+
+def test_quiz_choices_were_reset_by_finishing_a_quiz():
+    at = open_page("pages/2_Quiz.py", lang="en")
+    at.multiselect(key="quiz_tags").set_value(["multi-head"]).run()
+    at.number_input(key="quiz_count").set_value(3).run()
+    at.button(key="quiz_start").click().run()
+    at.button(key="quiz_reveal").click().run()
+    at.button(key="quiz_grade_4").click().run()
+    assert "Summary" in text_of(at)  # one question carries the tag: a one-card quiz
+    at.button(key="quiz_new").click().run()
+    assert not at.exception and not at.warning  # no "default value and Session State" warning
+    assert at.multiselect(key="quiz_tags").value == ["multi-head"]
+    assert at.number_input(key="quiz_count").value == 3
+
+
+def test_quiz_said_1_questions_and_1_cards_in_english():
+    at = open_page("pages/2_Quiz.py", lang="en")
+    at.multiselect(key="quiz_tags").set_value(["multi-head"]).run()
+    assert "1 question selected: 0 due, 1 new. This quiz: 1 card." in text_of(at)
+
+
+def test_quiz_summary_said_under_a_minute_beside_seconds_per_card():
+    at = open_page("pages/2_Quiz.py")
+    at.number_input(key="quiz_count").set_value(1).run()
+    at.button(key="quiz_start").click().run()
+    at.button(key="quiz_reveal").click().run()
+    at.button(key="quiz_grade_3").click().run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["用时"].endswith(" 秒") and metrics["平均每张"].endswith(" 秒"), metrics
+    assert metrics["用时"][:-2].isdigit()
+
+
+def test_a_damaged_database_was_reported_in_english_on_the_chinese_page():
+    path = settings.db_path()
+    path.write_bytes(os.urandom(4096))  # damaged: the store refuses it with kind "corrupt"
+    at = open_page("pages/2_Quiz.py")
+    [error] = at.error
+    assert "已损坏" in error.value and str(path) in error.value
+    english = open_page("pages/2_Quiz.py", lang="en")
+    assert "is damaged" in english.error[0].value and "已损坏" not in english.error[0].value
+
+
+def test_home_page_cards_were_out_of_order_on_a_narrow_screen():
+    """Columns stack on a phone: filling them column by column put Practice before Quiz."""
+    at = open_page()
+    main = [link.proto.page for link in at.main.get("page_link")]
+    sidebar = [link.proto.page for link in at.sidebar.get("page_link")]
+    assert main == [page for page in sidebar if page in main]
+
+
+def test_an_uppercase_lang_in_the_url_was_ignored():
+    at = open_page("pages/1_Browse.py", lang="EN")
+    assert at.title[0].value == "Browse the bank" and at.query_params["lang"] == "en"
+
+
+def test_the_link_button_still_puts_the_question_at_the_top_from_its_fragment():
+    at = open_page("pages/1_Browse.py", lang="en")
+    at.button(key="link-fx-gqa-kv-cache").click().run()
+    assert not at.exception and at.query_params["q"] == "fx-gqa-kv-cache"
+    assert at.button(key="linked-reveal-fx-gqa-kv-cache")
+    assert "Linked question" in text_of(at)
+
+
+def test_progress_count_axes_had_ticks_at_half_a_card():
+    store = Store(settings.db_path())
+    now = datetime.now(UTC)
+    for qid in ("fx-why-sqrt", "fx-why-heads"):
+        card = schedule.preview(schedule.new_card(qid, now), now)[Rating.Good].card
+        store.record(qid, Rating.Good, card, now)
+    at = open_page("pages/6_Progress.py", lang="en")
+    per_day, _, _, forecast = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert per_day["layout"]["yaxis"]["dtick"] == 1
+    assert forecast["layout"]["yaxis"]["dtick"] == 1
