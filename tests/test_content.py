@@ -94,3 +94,16 @@ def test_inline_maths_opens_and_closes_on_one_line_regression_split_formula():
         for line in _unbalanced_math_lines(getattr(q, name)[lang])
     ]
     assert broken == []
+
+
+def test_no_tag_is_a_spelling_variant_of_another():
+    """Filtering by `mask` must not miss questions tagged `masks` (or regularisation/-ization)."""
+
+    def canonical(tag: str) -> str:
+        return tag.replace("isation", "ization").removesuffix("s")
+
+    tags = BANK.tags()
+    variants = {}
+    for tag in tags:
+        variants.setdefault(canonical(tag), []).append(tag)
+    assert [group for group in variants.values() if len(group) > 1] == []
