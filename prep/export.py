@@ -110,9 +110,11 @@ def to_markdown(bank: Bank, lang: str = "zh") -> str:
     for section in bank.sections:
         lines += [f"## {section.title[lang]}", "", section.description[lang], ""]
         for q in section.questions:
-            lines += [f"### {q.question[lang].strip().splitlines()[0]}", ""]
+            first, _, rest = q.question[lang].strip().partition("\n")
+            lines += [f"### {first}", ""]
             lines += [f"`{q.id}` · {q.type} · {q.difficulty} · {', '.join(q.tags)}", ""]
-            lines += [q.question[lang].strip(), ""]
+            if rest.strip():
+                lines += [rest.strip(), ""]
             lines += [f"**{labels['answer']}**", "", q.answer[lang].strip(), ""]
             lines += [f"**{labels['explanation']}**", "", q.explanation[lang].strip(), ""]
             if q.code:

@@ -80,3 +80,10 @@ def test_anki_bytes_is_a_deck_with_every_question(tmp_path):
     (tmp_path / "deck.apkg").write_bytes(anki_bytes(bank, "zh"))
     notes = read_notes(tmp_path / "deck.apkg", tmp_path)
     assert len(notes) == len(bank.questions)
+
+
+def test_markdown_export_printed_each_question_twice_regression():
+    bank = load_bank(FIXTURE_BANK)
+    text = to_markdown(bank, "en")
+    for q in bank.questions:
+        assert text.count(q.question.en.strip().splitlines()[0]) == 1, q.id
