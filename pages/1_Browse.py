@@ -9,6 +9,13 @@ lang = ui.setup_page("浏览题库", "Browse")
 bank = ui.bank()
 REVEALED = "browse_revealed"  # question ids whose answer this session has revealed
 revealed: set[str] = st.session_state.setdefault(REVEALED, set())
+PAGE_SIZE = 20         # questions drawn at a time
+SHOWN = "browse_shown"  # how many of the matching questions are drawn
+CRITERIA = "browse_criteria"  # the search and filters SHOWN was counted for
+
+
+def _show_more(count: int) -> None:
+    st.session_state[SHOWN] += count
 
 
 def _toggle(question_id: str) -> None:
@@ -108,17 +115,32 @@ with st.expander(ui.t("导出题库（Anki / Markdown）", "Export the bank (Ank
                            mime="text/markdown", icon=":material/description:")
 
 found = bank.filter(query, sections=sections, tags=tags, difficulties=difficulties, types=types)
-st.caption(ui.t(f"显示 {len(found)} / {len(bank.questions)} 题",
-                f"Showing {len(found)} of {len(bank.questions)} questions"))
+# Show a page at a time: drawing all 112 cards with their formulas takes the browser seconds.
+criteria = (query, tuple(sections), tuple(tags), tuple(difficulties), tuple(types))
+if st.session_state.get(CRITERIA) != criteria:
+    st.session_state[CRITERIA], st.session_state[SHOWN] = criteria, PAGE_SIZE
+visible = found[: st.session_state[SHOWN]]
+st.caption(ui.t(f"找到 {len(found)} / {len(bank.questions)} 题，显示前 {len(visible)} 题",
+                f"{len(found)} of {len(bank.questions)} questions match; showing {len(visible)}"))
 if not found:
     st.info(ui.t("没有符合条件的题目，试试放宽筛选。", "No question matches; try fewer filters."))
 
-found_ids = {q.id for q in found}
+visible_ids = {q.id for q in visible}
 for section in bank.sections:
-    in_section = [q for q in section.questions if q.id in found_ids]
+    in_section = [q for q in section.questions if q.id in visible_ids]
     if not in_section:
         continue
     st.header(ui.tr(section.title), divider="gray")
     st.caption(ui.tr(section.description))
     for q in in_section:
         show_question(q, reading_mode, prefix="")
+
+hidden = len(found) - len(visible)
+if hidden:
+    with st.container(horizontal=True):
+        st.button(ui.t(f"再显示 {min(hidden, PAGE_SIZE)} 题（还有 {hidden} 题）",
+                       f"Show {min(hidden, PAGE_SIZE)} more ({hidden} left)"),
+                  key="show_more", on_click=_show_more, args=(PAGE_SIZE,),
+                  icon=":material/expand_more:")
+        st.button(ui.t("全部显示", "Show all"), key="show_all", on_click=_show_more,
+                  args=(hidden,), icon=":material/unfold_more:")

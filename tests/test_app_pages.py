@@ -370,3 +370,17 @@ def test_progress_count_axes_had_ticks_at_half_a_card():
     per_day, _, _, forecast = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert per_day["layout"]["yaxis"]["dtick"] == 1
     assert forecast["layout"]["yaxis"]["dtick"] == 1
+
+
+def test_browse_draws_twenty_questions_at_a_time_and_a_new_search_starts_again(monkeypatch):
+    monkeypatch.setenv("ATTN_PREP_CONTENT", str(ROOT / "content"))
+    at = open_page("pages/1_Browse.py", lang="en")
+    assert len(shown_question_ids(at)) == 20
+    at.button(key="show_more").click().run()
+    assert len(shown_question_ids(at)) == 40
+    at.button(key="show_all").click().run()
+    total = len(shown_question_ids(at))
+    assert total > 80 and not [b for b in at.button if b.key in ("show_more", "show_all")]
+    at.text_input(key="browse_query").input("softmax").run()
+    matching = len(shown_question_ids(at))
+    assert 0 < matching <= 20

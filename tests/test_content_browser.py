@@ -23,6 +23,8 @@ def test_every_formula_in_the_bank_renders(app_server, page, artifacts, lang):
     page.goto(f"{app_server.url}/Browse?lang={lang}")
     wait_idle(page)
     page.get_by_text("阅读模式" if lang == "zh" else "Reading mode").click()
+    wait_idle(page)
+    page.get_by_role("button", name="全部显示" if lang == "zh" else "Show all").click()
     page.locator(".katex").nth(500).wait_for(state="attached")
     wait_idle(page)
     assert page.locator(".katex").count() > 1000
