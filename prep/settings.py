@@ -3,6 +3,9 @@
 ATTN_PREP_DB         path of the SQLite progress database (default: the user's data directory)
 ATTN_PREP_CONTENT    folder of the question bank's YAML files (default: content/ beside the code)
 ATTN_PREP_PRACTICE   "off" switches the Practice page (running learners' code) off
+ATTN_PREP_USER_KEY   for a host serving many learners: the ``st.user`` key that names a learner
+                     (e.g. "email", filled by an auth proxy through ``server.trustedUserHeaders``
+                     or by ``st.login``); unset, everyone is the one local learner
 """
 
 from __future__ import annotations
@@ -35,3 +38,8 @@ def practice_enabled() -> bool:
         "false",
         "no",
     }
+
+
+def user_key() -> str | None:
+    value = os.environ.get("ATTN_PREP_USER_KEY", "").strip()
+    return value or None

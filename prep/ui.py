@@ -182,13 +182,37 @@ def _open_store(path: str, user: str) -> Store:
     return Store(path, user=user)
 
 
+def learner() -> str | None:
+    """Whose progress this session reads and writes.
+
+    Without ATTN_PREP_USER_KEY, the one local learner. With it (a host serving many learners),
+    the value an auth proxy (``server.trustedUserHeaders``) or ``st.login`` put in ``st.user``
+    under that key; None when the request carries none (never someone else's progress).
+    """
+    key = settings.user_key()
+    if key is None:
+        return DEFAULT_USER
+    value = st.user.get(key)
+    return str(value) if value else None
+
+
 def store() -> Store | None:
     """The progress store, or None after showing a clear message (damaged, locked, read-only).
 
     A failure is not cached: once the file is fixed, the next rerun opens it.
     """
+    user = learner()
+    if user is None:
+        show_error(t(
+            f"这个实例按学习者分别保存进度，但本次请求没有说明你是谁（st.user 中没有 "
+            f"`{settings.user_key()}`）。请通过所在机构的登录页面进入。",
+            f"This instance keeps progress per learner, but this request does not say who you "
+            f"are (st.user has no `{settings.user_key()}`). Please come in through your "
+            f"organisation's sign-in page.",
+        ))
+        return None
     try:
-        return _open_store(str(settings.db_path()), DEFAULT_USER)
+        return _open_store(str(settings.db_path()), user)
     except StoreError as exc:
         show_store_error(exc)
         return None

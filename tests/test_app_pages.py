@@ -384,3 +384,40 @@ def test_browse_draws_twenty_questions_at_a_time_and_a_new_search_starts_again(m
     at.text_input(key="browse_query").input("softmax").run()
     matching = len(shown_question_ids(at))
     assert 0 < matching <= 20
+
+
+def _quiz_one_card_as(user: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.user = user
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page("pages/2_Quiz.py").run()
+    assert not at.exception, at.exception
+    if at.error:
+        return at
+    at.number_input(key="quiz_count").set_value(1).run()
+    at.button(key="quiz_start").click().run()
+    at.button(key="quiz_reveal").click().run()
+    at.button(key="quiz_grade_3").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_with_a_user_key_each_learner_has_their_own_progress(monkeypatch):
+    monkeypatch.setenv("ATTN_PREP_USER_KEY", "email")
+    _quiz_one_card_as({"email": "ada@example.org"})
+    _quiz_one_card_as({"email": "alan@example.org"})
+    _quiz_one_card_as({"email": "alan@example.org"})
+    path = settings.db_path()
+    assert Store(path, user="ada@example.org").review_count() == 1
+    assert Store(path, user="alan@example.org").review_count() == 2
+    assert Store(path).review_count() == 0  # nothing lands on the shared local learner
+
+
+def test_with_a_user_key_a_request_without_identity_gets_a_message_not_someone_elses_progress(
+    monkeypatch,
+):
+    monkeypatch.setenv("ATTN_PREP_USER_KEY", "email")
+    at = _quiz_one_card_as({})
+    assert "does not say who you are" in at.error[0].value
+    assert not settings.db_path().exists() or Store(settings.db_path()).review_count() == 0
