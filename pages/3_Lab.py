@@ -15,6 +15,12 @@ LOG = logging.getLogger(__name__)
 STATE = "lab_"            # widget keys: STATE + field name (A), STATE + "b_" + name (B)
 LAST = "lab_last"         # the last configurations and URL (not a widget key: survives pages)
 COMPARE = "lab_compare"
+LANG_SEEN = "lab_lang"     # the language of the last run
+# Widgets whose option labels are in the page's language. Streamlit keeps a widget's value in
+# the browser as its label, so after a language switch the browser still holds the old label,
+# which the new options no longer contain (the next click crashed the page with KeyError).
+LABELLED = ("module", "tokens", "mask")
+CHOICES = {"module": lab.MODULES, "tokens": lab.TOKEN_SOURCES, "mask": lab.MASKS}
 B_PREFIX = "b_"
 FIELD_NAMES = [f.name for f in fields(lab.LabConfig)]
 SHARED = ("tokens", "text", "text2", "seq_len", "embed_dim", "seed")  # B uses A's input
@@ -42,8 +48,11 @@ def _store(config: lab.LabConfig, prefix: str = "", overwrite: bool = True) -> N
 def _read(prefix: str = "") -> lab.LabConfig:
     """The configuration the widgets say; a widget not shown keeps the last known value."""
     last = st.session_state.get(LAST, {}).get(prefix) or lab.LabConfig()
-    return lab.LabConfig(**{n: st.session_state.get(STATE + prefix + n, getattr(last, n))
-                            for n in FIELD_NAMES})
+    values = {n: st.session_state.get(STATE + prefix + n, getattr(last, n)) for n in FIELD_NAMES}
+    for name, allowed in CHOICES.items():  # never a stale label instead of a value
+        if values[name] not in allowed:
+            values[name] = getattr(last, name)
+    return lab.LabConfig(**values)
 
 
 def _load_from_url() -> None:
@@ -51,10 +60,16 @@ def _load_from_url() -> None:
     that Streamlit dropped (a widget not shown on the last run) is put back."""
     params = _url_params()
     last = st.session_state.get(LAST)
+    relabel = st.session_state.get(LANG_SEEN, lang) != lang
+    st.session_state[LANG_SEEN] = lang
     if last is not None and params in ({}, last["url"]):
         _store(last[""], overwrite=False)
         _store(last[B_PREFIX], B_PREFIX, overwrite=False)
         st.session_state.setdefault(COMPARE, last["compare"])
+        if relabel:  # set again, so that the browser gets the labels of the new language
+            for prefix in ("", B_PREFIX):
+                for name in LABELLED:
+                    st.session_state[STATE + prefix + name] = getattr(last[prefix], name)
         return
     config_a = lab.LabConfig.from_query_params(params)
     config_b = lab.LabConfig.from_query_params(params, base=config_a, prefix=B_PREFIX)
@@ -125,7 +140,8 @@ def controls(prefix: str = "", compact: bool = False) -> lab.LabConfig:
                  format_func=lambda s: _label(("输入句子", "typed sentence") if s == "text"
                                               else ("随机词元", "random tokens")))
         if current.tokens == "text":
-            st.text_input(ui.t("句子（按空格切分词元）", "Sentence (tokens split at spaces)"),
+            st.text_input(ui.t("句子（按空格切分词元，汉字逐字切分）",
+                               "Sentence (tokens split at spaces; Chinese character by character)"),
                           key=key + "text")
         else:
             st.slider(ui.t("序列长度", "Sequence length"), 1, lab.MAX_TOKENS, key=key + "seq_len")
@@ -163,9 +179,10 @@ def controls(prefix: str = "", compact: bool = False) -> lab.LabConfig:
     return _read(prefix)
 
 
-def heatmaps(result: lab.LabResult, chart_key: str, max_columns: int = 4) -> None:
+def heatmaps(result: lab.LabResult, chart_key: str, max_columns: int = 4,
+             zmax: float | None = None) -> None:
     titles = [ui.t(f"头 {h + 1}", f"head {h + 1}") for h in range(result.weights.shape[0])]
-    figure = lab.heads_figure(result, titles, hover_names(), max_columns)
+    figure = lab.heads_figure(result, titles, hover_names(), max_columns, zmax=zmax)
     st.plotly_chart(figure, key=chart_key, config=lab.plotly_config(chart_key))
     st.caption(ui.t(
         f"输出形状 {result.output_shape}；行 = 查询，列 = 键；"
@@ -206,6 +223,8 @@ def steps_view(result: lab.LabResult) -> None:
         with columns[i % 2], st.container(border=True):
             st.markdown(f"**{i + 1}. {_label(step.title)}** · `{tuple(step.shape)}`")
             st.latex(step.formula)
+            if step.note is not None:
+                st.caption(_label(step.note))
             st.plotly_chart(
                 lab.matrix_figure(step.values, step.row_labels, step.col_labels, ""),
                 key=f"lab_step_{step.key}", config=lab.plotly_config(f"step-{step.key}"),
@@ -252,10 +271,12 @@ def lab_fragment() -> None:
             heatmaps(result_a, "lab_grid")
         else:
             sides = st.columns(2)
+            # One colour scale for both sides, or the same colour means different weights.
+            top = float(max(result_a.weights.max(), result_b.weights.max()))
             for side, result, name in ((sides[0], result_a, "A"), (sides[1], result_b, "B")):
                 with side:
                     st.subheader(f"{name} · {_label(lab.MODULE_LABELS[result.config.module])}")
-                    heatmaps(result, f"lab_grid_{name}", max_columns=2)
+                    heatmaps(result, f"lab_grid_{name}", max_columns=2, zmax=top or None)
                     statistics(result)
                     source_view(result)
             return
@@ -276,7 +297,7 @@ def lab_fragment() -> None:
             head = result_a.clamped_head
             st.plotly_chart(
                 lab.row_figure(result_a, (ui.t(f"头 {head + 1}", f"head {head + 1}"),
-                                          ui.t("各头平均", "head average"))),
+                                          ui.t("各头平均", "head average")), hover_names()),
                 key="lab_row", config=lab.plotly_config("query-row"),
             )
         statistics(result_a)

@@ -16,6 +16,8 @@ DRAFTS = "practice_drafts"     # exercise id -> the learner's code; not a widget
 REPORTS = "practice_reports"   # survives page switches (Streamlit drops unrendered widgets)
 HINTS = "practice_hints"       # exercise id -> number of hints revealed
 PICK = "practice_exercise"
+CURRENT = "practice_current"   # the exercise shown last (not a widget key)
+LANG_SEEN = "practice_lang"    # the language of the last run
 EXERCISE_PARAM = "ex"
 EDITOR_HEIGHT = 380
 EDITOR_CSS = ("<style>[class*='st-key-practice_code_'] textarea {font-family: "
@@ -40,6 +42,13 @@ hints_shown: dict[str, int] = st.session_state.setdefault(HINTS, {})
 if PICK not in st.session_state:
     linked = st.query_params.get(EXERCISE_PARAM)
     st.session_state[PICK] = linked if linked in exercises else next(iter(exercises))
+elif st.session_state.get(LANG_SEEN, lang) != lang or st.session_state[PICK] not in exercises:
+    # The picker shows titles in the page's language and Streamlit keeps its value in the
+    # browser as the title: after a language switch, set it again (it fell back to the first
+    # exercise and put the old title in the URL).
+    current = st.session_state.get(CURRENT)
+    st.session_state[PICK] = current if current in exercises else next(iter(exercises))
+st.session_state[LANG_SEEN] = lang
 
 
 def _on_pick() -> None:
@@ -51,6 +60,7 @@ exercise_id = st.selectbox(
     format_func=ui.format_with({i: e.title for i, e in exercises.items()}),
 )
 exercise = exercises[exercise_id]
+st.session_state[CURRENT] = exercise_id
 editor_key = f"practice_code_{exercise_id}"
 
 
@@ -61,6 +71,14 @@ def _save_draft() -> None:
 def _reset() -> None:
     st.session_state[editor_key] = drafts[exercise_id] = exercise.starter
     reports.pop(exercise_id, None)
+
+
+def _localised(figure: go.Figure) -> go.Figure:
+    """attention.viz labels its hover and colour bar in English: the page's language instead."""
+    query, key, weight = ui.t("查询", "query"), ui.t("键", "key"), ui.t("权重", "weight")
+    figure.update_traces(hovertemplate=f"{query} %{{y}}<br>{key} %{{x}}<br>{weight} "
+                                       "%{z:.3f}<extra>%{fullData.name}</extra>")
+    return figure.update_layout(coloraxis_colorbar_title_text=weight)
 
 
 def _more_hint() -> None:
@@ -140,11 +158,13 @@ if report is not None:
         mine, ref = result.learner_weights, result.reference_weights
         yours, reference = ui.t("你的权重", "Your weights"), ui.t("参考权重", "Reference weights")
         if mine and ref and np.shape(mine) == np.shape(ref):
-            st.plotly_chart(viz.heatmaps(np.array([mine, ref]), titles=[yours, reference],
-                                         columns=2, zmax=1.0), key="practice_heatmaps")
+            st.plotly_chart(_localised(viz.heatmaps(np.array([mine, ref]),
+                                                    titles=[yours, reference], columns=2,
+                                                    zmax=1.0)), key="practice_heatmaps")
         else:
             columns = st.columns(2)
             for column, weights, title in ((columns[0], mine, yours), (columns[1], ref, reference)):
                 if weights:
-                    column.plotly_chart(viz.heatmaps(np.array(weights), titles=[title], zmax=1.0),
-                                        key=f"practice_heatmap_{title}")
+                    column.plotly_chart(
+                        _localised(viz.heatmaps(np.array(weights), titles=[title], zmax=1.0)),
+                        key=f"practice_heatmap_{title}")

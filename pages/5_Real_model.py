@@ -72,6 +72,14 @@ except ValueError as error:
 st.markdown(ui.t(f"**{result.num_tokens} 个 WordPiece token**（含 [CLS] 与 [SEP]）：",
                  f"**{result.num_tokens} WordPiece tokens** (with [CLS] and [SEP]):"))
 st.code("  ".join(result.labels), language=None, wrap_lines=True)
+if result.unknown_count:
+    st.info(ui.t(
+        f"{result.unknown_count} 个 token 是 [UNK]：这个模型的 WordPiece 词表是英文的（小写），"
+        "不认识的字符（例如大多数汉字）都变成 [UNK]，它们的注意力图意义不大。请输入英文句子。",
+        f"{result.unknown_count} tokens are [UNK]: this model's WordPiece vocabulary is English "
+        "(lower-cased), so characters it does not know (most Chinese characters, for example) "
+        "all become [UNK] and their attention means little. Type an English sentence.",
+    ))
 if result.truncated:
     st.warning(ui.t(f"输入超过 {realmodel.MAX_TOKENS} 个 token，已截断。",
                     f"The input is longer than {realmodel.MAX_TOKENS} tokens and was truncated."))
@@ -93,7 +101,8 @@ heatmap_column, numbers_column = st.columns([3, 1])
 with heatmap_column:
     title = ui.t(f"第 {layer} 层，第 {head} 个头", f"Layer {layer}, head {head}")
     st.plotly_chart(
-        figures.head_heatmap(result.attentions, result.tokens, layer, head, title),
+        figures.head_heatmap(result.attentions, result.tokens, layer, head, title,
+                             (ui.t("查询", "query"), ui.t("键", "key"), ui.t("权重", "weight"))),
         key="rm_heatmap",
     )
 with numbers_column:

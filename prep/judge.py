@@ -238,7 +238,8 @@ def _judge(code: str, tests_path: str | os.PathLike, limits: Limits) -> Report:
         "memory_bytes": limits.memory_mb * _MB,
         "cpu_seconds": int(limits.time_s) + _CPU_GRACE_S,
         "file_bytes": limits.output_chars * _FILE_SIZE_FACTOR,
-        "output_chars": limits.output_chars,
+        # One character more than is kept: the parent sees the overflow and says "cut".
+        "output_chars": limits.output_chars + 1,
         "user_tasks": _user_tasks(),
     }
     with tempfile.TemporaryDirectory(prefix="attn-judge-") as workdir, \

@@ -18,6 +18,7 @@ import functools
 import html
 import inspect
 import math
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -260,9 +261,16 @@ def head_count(config: LabConfig) -> int:
 # --- tokens and embeddings -----------------------------------------------------------------------
 
 
+# CJK ideographs, CJK punctuation and full-width forms: one token each (Chinese is written
+# without spaces, so whitespace alone would make a whole Chinese sentence a single token).
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_TOKEN = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
+MAX_TICK_CHARS = 12  # a longer token is shortened in tick labels (hover keeps it whole)
+
+
 def tokenize(text: str) -> list[str]:
-    """Whitespace tokens."""
-    return text.split()
+    """Whitespace tokens; each Chinese character (or CJK punctuation mark) is its own token."""
+    return _TOKEN.findall(text)
 
 
 def token_labels(tokens: list[str]) -> list[str]:
@@ -314,6 +322,7 @@ class Step:
     values: np.ndarray            # (rows, cols) float32, this head only
     row_labels: list[str]
     col_labels: list[str]
+    note: tuple[str, str] | None = None  # (zh, en) words that explain the formula
 
 
 @dataclass(frozen=True)
@@ -465,12 +474,15 @@ def _finish(
     notes = list(notes or [])
     if len(set(queries)) < len(queries) and config.mask == "none" and not (
             uses(config, "rope") and (config.rope or config.alibi)):
+        # Only suggest RoPE where this module offers it (the toggle is disabled elsewhere).
+        try_zh, try_en = (("打开 RoPE 或因果掩码", "Turn on RoPE or a causal mask")
+                          if uses(config, "rope") else ("换成因果掩码", "Switch to a causal mask"))
         notes.append((
             "重复的词元在这里得到完全相同的行：没有位置信息（没有 RoPE / ALiBi，也没有掩码）时，"
-            "注意力分不清位置，它对排列是等变的。打开 RoPE 或因果掩码看看差别。",
+            f"注意力分不清位置，它对排列是等变的。{try_zh}看看差别。",
             "Repeated tokens get identical rows here: without positional information (no RoPE "
             "or ALiBi, no mask) attention cannot tell positions apart; it is permutation-"
-            "equivariant. Turn on RoPE or a causal mask to see the difference.",
+            f"equivariant. {try_en} to see the difference.",
         ))
     return LabResult(
         config=config,
@@ -536,14 +548,17 @@ def _sdpa_steps(
              q_labels, k_labels),
         Step("scaled", ("缩放", "scaled"), rf"S' = S \cdot {scale_text}", full_scores,
              _np(scaled), q_labels, k_labels),
-        Step("masked", ("掩码", "masked"),
-             r"S'' = S' + M,\quad M_{ij} \in \{0, -\infty\}" + (r" + \text{bias}_{ij}"
-                                                                if config.alibi else ""),
-             full_scores, _np(masked), q_labels, k_labels),
+        Step("masked", ("掩码", "masked"), r"S'' = S' + M" + (r" + B" if config.alibi else ""),
+             full_scores, _np(masked), q_labels, k_labels, note=(
+                 "M_ij = 0（可以关注）或 −∞（被遮住）" + ("；B 为 ALiBi 的线性距离偏置"
+                                                     if config.alibi else "") + "。",
+                 "M_ij = 0 (may attend) or −∞ (masked)" + ("; B is ALiBi's linear distance bias"
+                                                          if config.alibi else "") + ".")),
         Step("softmax", ("softmax", "softmax"),
-             r"P_{ij} = \frac{e^{S''_{ij}}}{\sum_{j'} e^{S''_{ij'}}}"
-             r"\ (\text{0 if row fully masked})",
-             full_scores, _np(softmax), q_labels, k_labels),
+             r"P_{ij} = \frac{e^{S''_{ij}}}{\sum_{j'} e^{S''_{ij'}}}",
+             full_scores, _np(softmax), q_labels, k_labels,
+             note=("整行都被遮住时，这一行为 0（不是 NaN）。",
+                   "A fully masked row gives 0 (not NaN).")),
         Step("output", ("输出", "output"), r"O = P V", (batch, heads, length, v.shape[3]),
              _np(output), q_labels, d_labels),
     ]
@@ -651,8 +666,9 @@ def _run_linear(config: LabConfig, queries: list[str], keys: list[str]) -> LabRe
         Step("raw", ("核分数", "kernel scores"), r"A = \phi(Q)\,\phi(K)^\top", full,
              _np((phi_q @ phi_k.transpose(-2, -1))[0, head]), labels, labels),
         Step("masked", ("掩码（乘 0）", "masked (times 0)"),
-             r"A_{ij} = 0 \text{ for } j > i" if causal else r"A \text{ (no mask)}", full,
-             _np(scores[0, head]), labels, labels),
+             r"A_{ij} = 0 \quad (j > i)" if causal else r"A", full,
+             _np(scores[0, head]), labels, labels,
+             note=None if causal else ("没有掩码。", "No mask.")),
         Step("softmax", ("归一化（不是 softmax）", "normalised (not softmax)"),
              r"P_{ij} = \frac{A_{ij}}{\sum_{j'} A_{ij'}}", full, _np(weights[0, head]),
              labels, labels),
@@ -799,14 +815,17 @@ def _safe(tokens: list[str]) -> list[str]:
 
 def heads_figure(
     result: LabResult, titles: list[str], hover: tuple[str, str, str],
-    max_columns: int = viz.MAX_COLUMNS,
+    max_columns: int = viz.MAX_COLUMNS, zmax: float | None = None,
 ) -> go.Figure:
     """One heatmap per head (attention.viz), sent as whole percents: one byte a cell, hover
-    exact to 0.01; ``hover`` names (query, key, weight) in the page's language."""
+    exact to 0.01; ``hover`` names (query, key, weight) in the page's language; ``zmax`` the
+    top of the colour scale (a weight; default this result's largest), so that two figures
+    side by side can share one scale."""
     columns = min(len(titles), max_columns)
     figure = viz.heatmaps(result.weights, _safe(result.query_tokens), _safe(result.key_tokens),
                           titles,
-                          columns=columns, z_format="percent")
+                          columns=columns, z_format="percent", zmax=zmax)
+    _short_ticks(figure, result)
     rows = math.ceil(len(titles) / columns)
     # Token labels only left of the first column and under the last row: elsewhere they run
     # into the next head and its title.
@@ -821,7 +840,21 @@ def average_figure(result: LabResult, title: str, hover: tuple[str, str, str]) -
     figure = viz.heatmaps(result.head_average, _safe(result.query_tokens),
                           _safe(result.key_tokens), [title],
                           z_format="percent")
+    _short_ticks(figure, result)
     return _hover_names(figure, hover)
+
+
+def _shorten(token: str) -> str:
+    return token if len(token) <= MAX_TICK_CHARS else token[: MAX_TICK_CHARS - 1] + "…"
+
+
+def _short_ticks(figure: go.Figure, result: LabResult) -> None:
+    """Long tokens shortened in the tick labels (a whole sentence typed without spaces ran
+    into the next head); the axis values, and so the hover, keep the whole token."""
+    for tokens, update in ((result.key_tokens, figure.update_xaxes),
+                           (result.query_tokens, figure.update_yaxes)):
+        if len(tokens) <= viz.MAX_LABELLED_TICKS and any(len(t) > MAX_TICK_CHARS for t in tokens):
+            update(ticktext=_safe([_shorten(t) for t in tokens]))
 
 
 def _hover_names(figure: go.Figure, hover: tuple[str, str, str]) -> go.Figure:
@@ -854,19 +887,35 @@ def matrix_figure(
     )
 
 
-def row_figure(result: LabResult, names: tuple[str, str]) -> go.Figure:
+def row_figure(
+    result: LabResult, names: tuple[str, str],
+    hover: tuple[str, str, str] = ("query", "key", "weight"),
+) -> go.Figure:
     """The chosen query token's row: bars for the chosen head (attention.viz), and a line of
-    markers for the head average."""
+    markers for the head average. ``names``: (chosen head, average); ``hover`` names (query,
+    key, weight) in the page's language."""
     query, head = result.clamped_query, result.clamped_head
-    figure = viz.query_bars(result.weights[head], query, _safe(result.key_tokens),
-                            _safe(result.query_tokens))
-    figure.update_traces(name=names[0], showlegend=True)
+    query_word, key_word, weight_word = hover
+    figure = viz.query_bars(
+        result.weights[head], query, _safe(result.key_tokens), _safe(result.query_tokens),
+        title=f"{query_word} {_safe(result.query_labels)[query]}",
+    )
+    figure.update_traces(name=names[0], showlegend=True,
+                         hovertemplate=f"{key_word} %{{x}}<br>{weight_word} %{{y:.3f}}"
+                                       "<extra>%{fullData.name}</extra>")
     figure.add_trace(go.Scatter(
         x=figure.data[0].x, y=result.head_average[query], mode="markers", name=names[1],
         marker={"color": AVERAGE_MARKER, "size": 9, "symbol": "diamond"},
-        hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+        hovertemplate=f"{key_word} %{{x}}<br>{weight_word} %{{y:.3f}}"
+                      "<extra>%{fullData.name}</extra>",
     ))
-    return figure.update_layout(height=PANEL_PX + 40, legend={"orientation": "h"})
+    # The legend above the bars: below them it covered the rotated key labels.
+    return figure.update_layout(
+        height=PANEL_PX + 60, yaxis_title_text=weight_word,
+        margin={"t": 70},
+        legend={"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.02,
+                "yanchor": "bottom"},
+    )
 
 
 def count_heatmaps(spec: Mapping[str, Any]) -> int:

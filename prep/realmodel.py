@@ -39,6 +39,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 EXTRA = "real-model"
 MAX_TOKENS = 128  # the page's budget: 128 tokens stay under 1 MB per rerun (benchmarks/)
 REPRODUCTION_TOLERANCE = 1e-4
+UNKNOWN_TOKEN = "[UNK]"  # BERT's token for text outside its vocabulary
 
 HOW_TO_ENABLE = {
     "zh": (
@@ -250,6 +251,11 @@ class AttentionResult:
     def labels(self) -> list[str]:
         """Unique axis labels ("3:the"): repeated tokens as categories would merge rows."""
         return [f"{index}:{token}" for index, token in enumerate(self.tokens)]
+
+    @property
+    def unknown_count(self) -> int:
+        """How many tokens are [UNK] (text outside the English WordPiece vocabulary)."""
+        return self.tokens.count(UNKNOWN_TOKEN)
 
     def statistics(self) -> HeadStatistics:
         return head_statistics(self.attentions, self.cls_positions, self.sep_positions)

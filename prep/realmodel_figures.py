@@ -141,13 +141,19 @@ def head_grid(
 
 
 def head_heatmap(
-    attentions: np.ndarray, tokens: Sequence[str], layer: int, head: int, title: str
+    attentions: np.ndarray, tokens: Sequence[str], layer: int, head: int, title: str,
+    hover: tuple[str, str, str] = ("query", "key", "weight"),
 ) -> go.Figure:
-    """One head's (T, T) map with token labels and exact weights on hover (attention.viz)."""
+    """One head's (T, T) map with token labels and exact weights on hover (attention.viz);
+    ``hover`` names (query, key, weight) in the page's language (hover and colour bar)."""
     fig = viz.heatmaps(
         np.asarray(attentions[layer, head], dtype=np.float32),
         query_tokens=list(tokens),
         z_format="rounded",
     )
-    fig.update_layout(title_text=title, height=HEAD_FIGURE_HEIGHT_PX)
+    query, key, weight = hover
+    fig.update_traces(hovertemplate=f"{query} %{{y}}<br>{key} %{{x}}<br>{weight} "
+                                    f"%{{z:.{viz.HOVER_DECIMALS}f}}<extra></extra>")
+    fig.update_layout(title_text=title, height=HEAD_FIGURE_HEIGHT_PX,
+                      coloraxis_colorbar_title_text=weight)
     return fig

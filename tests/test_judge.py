@@ -237,3 +237,33 @@ def test_os_exit_in_learner_code_is_reported_not_mistaken_for_a_judge_fault():
     report = run("import os\nos._exit(0)\n")
     assert report.verdict == judge.RUNTIME_ERROR
     assert "ended before the tests finished" in report.message["en"]
+
+
+# --- regressions found by hands-on QA ------------------------------------------------------------
+
+
+def test_print_overflow_alone_is_reported_as_cut():
+    # print() alone (no os.write) used to stop exactly at the limit, so the page never said
+    # the output had been cut.
+    report = run("print('x' * 5_000_000)\n")
+    assert report.output_truncated
+    assert report.output == "x" * LIMITS.output_chars
+    exact = run("print('y' * 1999, end='')\n")  # 1999 + nothing: within the limit
+    assert not exact.output_truncated and exact.output == "y" * 1999
+
+
+@pytest.mark.parametrize("returned, zh, en", [
+    ("weights @ value, weights, 1", "含 3 个元素的 tuple", "a tuple of 3 items"),
+    ("(weights @ value,)", "含 1 个元素的 tuple", "a tuple of 1 items"),
+    ("[weights]", "含 1 个元素的 list", "a list of 1 items"),
+    ("None", "NoneType", "NoneType"),
+])
+def test_a_tuple_of_the_wrong_length_says_how_many_items_came_back(returned, zh, en):
+    report = run(f"""
+        import torch
+        def scaled_dot_product_attention(query, key, value, attn_mask=None):
+            weights = torch.softmax(query @ key.transpose(-2, -1), dim=-1)
+            return {returned}
+    """)
+    assert report.verdict == judge.WRONG_ANSWER
+    assert all(en in r.message["en"] and zh in r.message["zh"] for r in report.results)

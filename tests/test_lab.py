@@ -319,3 +319,69 @@ def test_typed_html_is_escaped_in_figure_labels():
     assert "<b>" not in text and "</a>" not in text and "<a" not in text
     assert spec["data"][0]["y"][0] == "0:&lt;b&gt;y"
     assert result.query_labels[0] == "0:<b>y"  # the picker shows what was typed
+
+
+# --- regressions found by hands-on QA ------------------------------------------------------------
+
+
+def test_chinese_sentence_without_spaces_is_one_token_per_character():
+    # Was one token for the whole sentence: one 1 x 1 heatmap, its label running over the others.
+    assert lab.tokenize("我爱自然语言处理，它很有趣。") == list("我爱自然语言处理，它很有趣。")
+    assert lab.tokenize("我爱NLP and 注意力  hello, world!") == [
+        "我", "爱", "NLP", "and", "注", "意", "力", "hello,", "world!"]
+    result = lab.run(lab.LabConfig(text="注意力很有用"))
+    assert result.weights.shape == (4, 6, 6)
+
+
+def test_long_token_tick_labels_are_shortened_but_hover_keeps_the_whole_token():
+    long = "supercalifragilisticexpialidocious"
+    result = lab.run(lab.LabConfig(text=f"a {long} b"))
+    spec = grid_spec(result)
+    ticks = spec["layout"]["xaxis"]["ticktext"]
+    assert all(len(t) <= lab.MAX_TICK_CHARS for t in ticks) and ticks[1].endswith("…")
+    assert spec["layout"]["yaxis"]["ticktext"] == ticks
+    assert spec["data"][0]["x"][1] == f"1:{long}"  # the axis value (hover) is whole
+
+
+def test_row_figure_legend_does_not_cover_the_key_labels_and_is_translated():
+    result = lab.run(lab.LabConfig(query=3))
+    figure = lab.row_figure(result, ("头 1", "各头平均"), ("查询", "键", "权重"))
+    legend = figure.layout.legend
+    assert legend.y >= 1 and legend.yanchor == "bottom"  # above the plot, not on the ticks
+    assert figure.layout.title.text == "查询 3:on"
+    assert figure.layout.yaxis.title.text == "权重"
+    for trace in figure.data:
+        assert "键 %{x}" in trace.hovertemplate and "权重" in trace.hovertemplate
+        assert "key" not in trace.hovertemplate and "weight" not in trace.hovertemplate
+
+
+@pytest.mark.parametrize("module", lab.MODULES)
+def test_step_formulas_hold_no_english_words_and_the_softmax_one_fits(module):
+    # The softmax formula carried "(0 if row fully masked)" in LaTeX: cut off in the card and
+    # English on the Chinese page. Words now go to a (zh, en) note.
+    for config in (lab.defaults_for(module), replace(lab.defaults_for(module), mask="causal")):
+        for step in lab.run(config).steps:
+            assert r"\text" not in step.formula, (module, step.key, step.formula)
+            assert step.note is None or (len(step.note) == 2 and all(step.note))
+    if module in lab._FUNCTIONAL:
+        softmax = steps_of(lab.run(lab.defaults_for(module)))["softmax"]
+        assert "NaN" in softmax.note[1] and "NaN" in softmax.note[0]
+
+
+@pytest.mark.parametrize("module", lab.MODULES)
+def test_repeated_token_note_suggests_rope_only_where_the_module_offers_it(module):
+    config = replace(lab.defaults_for(module), mask="none", rope=False, alibi=False)
+    notes = [en for _, en in lab.run(config).notes if "permutation-equivariant" in en]
+    assert len(notes) == 1
+    assert ("RoPE or a causal mask" in notes[0]) == lab.uses(config, "rope")
+
+
+def test_heads_figure_zmax_shares_one_colour_scale_between_two_results():
+    sharp = lab.run(lab.LabConfig(module=lab.SDPA, temperature=lab.MIN_TEMPERATURE))
+    flat = lab.run(lab.LabConfig(module=lab.SDPA, temperature=lab.MAX_TEMPERATURE))
+    top = float(max(sharp.weights.max(), flat.weights.max()))
+    titles = ["h1", "h2", "h3", "h4"]
+    scales = [lab.heads_figure(r, titles, HOVER, zmax=top).layout.coloraxis.cmax
+              for r in (sharp, flat)]
+    assert scales[0] == scales[1] == pytest.approx(top * 100)
+    assert lab.heads_figure(flat, titles, HOVER).layout.coloraxis.cmax < scales[1]

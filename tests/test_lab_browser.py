@@ -66,3 +66,33 @@ def test_browse_open_in_lab_move_heads_and_hover(app_server, page, artifacts):
     z = page.locator(GRID).evaluate(f"el => el.calcdata[0][0].z[{row}][{col}]")
     assert shown == z
     page.screenshot(path=str(artifacts / "lab_browser.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_switching_language_then_clicking_keeps_the_module_and_does_not_crash(app_server, page):
+    # The browser keeps a selectbox's value as its label: after a language switch it still held
+    # "Scaled dot-product", and the next click crashed the page with KeyError.
+    page.goto(f"{app_server.url}/Lab?lang=en&module=scaled_dot_product_attention&mask=causal"
+              "&tokens=random")
+    page.wait_for_selector(GRID)
+    wait_idle(page)
+    for language, module_label, mask_label, seed in (
+        ("中文", "缩放点积注意力", "因果", "2"), ("English", "Scaled dot-product", "causal", "3"),
+    ):
+        page.get_by_text(language, exact=True).click()
+        page.wait_for_function(
+            "label => document.querySelector('.st-key-lab_module input').value === label",
+            arg=module_label,
+        )
+        wait_idle(page)
+        seed_input = page.locator(".st-key-lab_seed input")
+        seed_input.fill(seed)
+        seed_input.press("Enter")
+        page.wait_for_url(re.compile(rf".*[?&]seed={seed}(&|$)"))
+        wait_idle(page)
+        page.wait_for_selector(GRID)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator(".st-key-lab_module input").input_value() == module_label
+        assert page.locator(".st-key-lab_mask input").input_value() == mask_label
+        assert page.locator(".st-key-lab_tokens input").nth(1).is_checked()  # random tokens
+        assert "module=scaled_dot_product_attention" in page.url and "mask=causal" in page.url

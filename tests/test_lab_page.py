@@ -182,3 +182,31 @@ def test_the_query_picker_draws_that_tokens_row():
     np.testing.assert_allclose(lab.decode_z({"z": bars["data"][0]["y"]}),
                                expected.weights[1, 3], atol=1e-6)
     assert at.query_params["query"] == "3"
+
+
+# --- regressions found by hands-on QA ------------------------------------------------------------
+
+
+def test_compare_sides_share_one_colour_scale():
+    # Each side was coloured up to its own largest weight: a flat B (T = 10) looked as peaked
+    # as a sharp A (T = 0.05).
+    at = open_lab(module="scaled_dot_product_attention", temperature="0.05",
+                  b_temperature="10.0", compare="1")
+    assert_clean(at)
+    a, b = specs(at)[:2]
+    assert lab.count_heatmaps(a) == lab.count_heatmaps(b) == 4
+    top = max(grid_z(at).max(), max(lab.decode_z(t).max() for t in b["data"]))
+    assert a["layout"]["coloraxis"]["cmax"] == b["layout"]["coloraxis"]["cmax"]
+    assert a["layout"]["coloraxis"]["cmax"] == pytest.approx(top, abs=1)
+
+
+def test_query_row_chart_and_step_notes_are_in_chinese_on_the_chinese_page():
+    at = open_lab(module="scaled_dot_product_attention", lang="zh", alibi="1")
+    assert_clean(at)
+    row = next(s for s in specs(at) if any(t["type"] == "bar" for t in s["data"]))
+    text = json.dumps(row, ensure_ascii=False)
+    assert "查询 0:the" in text and "权重" in text
+    assert "query" not in text and "weight" not in text
+    captions = " ".join(c.value for c in at.caption)
+    assert "不是 NaN" in captions and "ALiBi" in captions
+    assert "fully masked" not in captions

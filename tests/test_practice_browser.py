@@ -3,6 +3,8 @@ fix it, run it, see every test pass."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from prep.exercises import get
@@ -44,3 +46,24 @@ def test_wrong_solution_fails_then_fixed_solution_passes(app_server, page, artif
     assert failures.count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(artifacts / "practice-passed.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_switching_language_keeps_the_chosen_exercise(app_server, page):
+    # The picker's value lives in the browser as the exercise title: after a language switch
+    # the next click fell back to the first exercise and put the old title in the URL.
+    page.goto(f"{app_server.url}/Practice?lang=en&ex=gqa")
+    wait_idle(page)
+    for language, title in (("中文", get("gqa").title["zh"]), ("English", get("gqa").title["en"])):
+        page.get_by_text(language, exact=True).click()
+        page.wait_for_function(
+            "title => document.querySelector('.st-key-practice_exercise input').value === title",
+            arg=title,
+        )
+        wait_idle(page)
+        page.locator(".st-key-practice_hint button").click()
+        page.locator('[data-testid="stAlertContentInfo"]').first.wait_for()
+        wait_idle(page)
+        assert page.locator(".st-key-practice_exercise input").input_value() == title
+        assert re.search(r"[?&]ex=gqa(&|$)", page.url), page.url
+        assert page.locator(".st-key-practice_code_gqa textarea").count() == 1

@@ -3,6 +3,7 @@ deep links, and the host's off switch."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,20 @@ def test_reset_restores_the_starter_and_clears_the_result():
     assert not at.exception
     assert _editor(at, "sliding-window").value == get("sliding-window").starter
     assert not at.dataframe
+
+
+# --- regressions found by hands-on QA ------------------------------------------------------------
+
+
+def test_heatmaps_beside_the_reference_are_labelled_in_chinese():
+    # attention.viz's English hover ("query / key / weight") and colour-bar title showed on the
+    # Chinese page.
+    exercise = get("sdpa-masked")
+    at = _open(lang="zh", ex="sdpa-masked")
+    _editor(at, "sdpa-masked").set_value(exercise.solution.replace("* scale", ""))
+    at.button(key="practice_run").click().run()
+    assert not at.exception
+    spec = json.dumps(json.loads(at.get("plotly_chart")[0].proto.spec), ensure_ascii=False)
+    assert "你的权重" in spec and "参考权重" in spec
+    assert "查询 %{y}" in spec and "权重" in spec
+    assert "query" not in spec and "weight" not in spec

@@ -162,3 +162,26 @@ def test_a_model_that_fails_to_load_gives_a_message_not_a_traceback(monkeypatch)
         assert "could not be loaded" in error.value and "truncated" in error.value
     finally:
         st.cache_resource.clear()
+
+
+# --- regressions found by hands-on QA ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang, words", [("en", "tokens are [UNK]"), ("zh", "个 token 是 [UNK]")])
+def test_chinese_input_explains_the_unk_tokens(lang, words):
+    # A Chinese sentence came back as [CLS] 我 [UNK] [UNK] ... with no word on why.
+    at = open_page(lang)
+    at.text_input(key="rm_a").input("我爱自然语言处理").run()
+    assert not at.exception
+    unknown = at.code[0].value.count("[UNK]")
+    assert unknown > 0
+    assert any(words in i.value and str(unknown) in i.value for i in at.info)
+    at.text_input(key="rm_a").input("The cat sat on the mat.").run()
+    assert not any("[UNK]" in i.value for i in at.info)
+
+
+def test_head_heatmap_hover_and_colour_bar_are_in_chinese():
+    spec = heatmap_spec(open_page("zh"))
+    assert spec["layout"]["coloraxis"]["colorbar"]["title"]["text"] == "权重"
+    template = spec["data"][0]["hovertemplate"]
+    assert template.startswith("查询 %{y}<br>键 %{x}<br>权重 ")

@@ -138,10 +138,13 @@ def entry(namespace: Mapping[str, Any], name: str):
 def pair(result, what: str = "the function") -> tuple[Any, Any]:
     """Unpack ``(output, weights)`` from a learner's return value."""
     if not isinstance(result, tuple | list) or len(result) != 2:
-        got = type(result).__name__
+        got_zh = got_en = type(result).__name__
+        if isinstance(result, tuple | list):  # say how many items came back
+            got_zh = f"含 {len(result)} 个元素的 {got_en}"
+            got_en = f"a {got_en} of {len(result)} items"
         raise Failed(
-            f"{what} 应返回 (output, weights) 二元组，实际返回了 {got}。",
-            f"{what} should return a pair (output, weights); it returned {got}.",
+            f"{what} 应返回 (output, weights) 二元组，实际返回了 {got_zh}。",
+            f"{what} should return a pair (output, weights); it returned {got_en}.",
         )
     return result[0], result[1]
 
