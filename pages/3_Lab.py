@@ -257,8 +257,9 @@ def lab_fragment() -> None:
             result_a = _run(config_a)
             result_b = _run(config_b) if config_b is not None else None
         except ValueError as error:  # the package's (or the Lab's) own message
+            hint = lab.size_hint(config_a) or (config_b and lab.size_hint(config_b))
             ui.show_error(ui.t("这个配置无法运行：", "This configuration cannot run: ")
-                          + str(error))
+                          + str(error) + (f"\n\n{_label(hint)}" if hint else ""))
             return
         except Exception as error:  # a bug: keep it out of the page, but in the log
             LOG.exception("Lab run failed for %s", config_a)

@@ -781,6 +781,23 @@ def _run_module(config: LabConfig, queries: list[str], keys: list[str]) -> LabRe
     return _finish(config, queries, keys, weights, output, steps, [type(module)])
 
 
+def size_hint(config: LabConfig) -> tuple[str, str] | None:
+    """(zh, en) choices that fix a head count that does not divide E (or KV heads that do not
+    divide the heads); None when the sizes fit."""
+    def divisors(n: int) -> str:
+        return ", ".join(str(h) for h in range(1, MAX_HEADS + 1) if n % h == 0)
+
+    heads, dim = config.heads, config.embed_dim
+    if uses(config, "heads") and dim % heads:
+        dims = ", ".join(str(d) for d in EMBED_DIMS if d % heads == 0) or "-"
+        return (f"E = {dim} 时可选的头数：{divisors(dim)}；H = {heads} 时可选的 E：{dims}。",
+                f"With E = {dim}, heads can be {divisors(dim)}; with H = {heads}, E can be {dims}.")
+    if uses(config, "kv_heads") and heads % config.kv_heads:
+        return (f"H = {heads} 时可选的键值头数：{divisors(heads)}。",
+                f"With H = {heads}, KV heads can be {divisors(heads)}.")
+    return None
+
+
 def run(config: LabConfig) -> LabResult:
     """Run the configured module; ValueError (the package's own message) if impossible."""
     _check_lab_settings(config)

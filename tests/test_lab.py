@@ -385,3 +385,15 @@ def test_heads_figure_zmax_shares_one_colour_scale_between_two_results():
               for r in (sharp, flat)]
     assert scales[0] == scales[1] == pytest.approx(top * 100)
     assert lab.heads_figure(flat, titles, HOVER).layout.coloraxis.cmax < scales[1]
+
+
+def test_size_hint_lists_the_head_counts_and_dims_that_fit_regression_slider_mostly_errors():
+    """With E = 32 most head counts fail; the message says which ones work, both ways round."""
+    zh, en = lab.size_hint(lab.LabConfig(module="MultiHeadAttention", embed_dim=32, heads=3))
+    assert "heads can be 1, 2, 4, 8, 16" in en and "E can be 12, 24, 48, 96" in en
+    assert "1, 2, 4, 8, 16" in zh
+    _, en = lab.size_hint(lab.LabConfig(module="GroupedQueryAttention", heads=8, kv_heads=3))
+    assert en == "With H = 8, KV heads can be 1, 2, 4, 8."
+    assert lab.size_hint(lab.LabConfig(module="MultiHeadAttention", embed_dim=32, heads=4)) is None
+    with pytest.raises(ValueError, match="embed_dim"):
+        lab.run(lab.LabConfig(module="MultiHeadAttention", embed_dim=32, heads=3))

@@ -210,3 +210,11 @@ def test_query_row_chart_and_step_notes_are_in_chinese_on_the_chinese_page():
     captions = " ".join(c.value for c in at.caption)
     assert "不是 NaN" in captions and "ALiBi" in captions
     assert "fully masked" not in captions
+
+
+def test_an_impossible_head_count_says_which_ones_fit():
+    at = open_lab(module="MultiHeadAttention", lang="en")
+    at.slider(key="lab_heads").set_value(3).run()
+    assert not at.exception
+    [error] = at.error
+    assert "embed_dim" in error.value and "heads can be 1, 2, 4, 8, 16" in error.value
