@@ -46,6 +46,7 @@ MAX_LABELLED_TICKS = 48  # above this many tokens, Plotly picks which tick label
 HOVER_DECIMALS = 3
 PERCENT = 100.0
 Z_FORMATS = ("float32", "rounded", "percent")
+HOVER_NAMES = ("query", "key", "weight")  # what the hover calls a row, a column and a value
 
 
 def heatmaps(
@@ -58,6 +59,7 @@ def heatmaps(
     colorscale: str = DEFAULT_COLORSCALE,
     zmax: float | None = None,
     z_format: str = "float32",
+    hover: tuple[str, str, str] = HOVER_NAMES,
 ) -> go.Figure:
     """A grid of attention heatmaps, one per head, with one shared colour scale.
 
@@ -72,6 +74,8 @@ def heatmaps(
         zmax: top of the colour scale (default the largest weight; pass 1.0 to compare figures).
         z_format: "float32" (exact), "rounded" (3 decimals, compresses well) or "percent"
             (uint8 whole percents, the smallest payload; hover shows e.g. "37%").
+        hover: the words for (query, key, weight) in the hover, and the colour bar's title
+            unless it is "%"; pass them in the reader's language.
     Returns:
         A ``go.Figure``; its colour axis is ``layout.coloraxis``.
     """
@@ -98,7 +102,9 @@ def heatmaps(
         z_stack = np.round(stack, HOVER_DECIMALS) if z_format == "rounded" else stack
         scale_top = top
         value = f"%{{z:.{HOVER_DECIMALS}f}}"
-    hover = f"query %{{y}}<br>key %{{x}}<br>weight {value}<extra>%{{fullData.name}}</extra>"
+    query_word, key_word, weight_word = hover
+    template = (f"{query_word} %{{y}}<br>{key_word} %{{x}}<br>{weight_word} {value}"
+                "<extra>%{fullData.name}</extra>")
 
     fig = make_subplots(
         rows=rows,
@@ -115,7 +121,7 @@ def heatmaps(
                 y=y_labels,
                 coloraxis="coloraxis",
                 name=titles[head] if titles else "weights",
-                hovertemplate=hover,
+                hovertemplate=template,
             ),
             row=head // columns + 1,
             col=head % columns + 1,
@@ -125,7 +131,7 @@ def heatmaps(
             "colorscale": colorscale,
             "cmin": 0.0,
             "cmax": scale_top,
-            "colorbar": {"title": {"text": "%" if z_format == "percent" else "weight"}},
+            "colorbar": {"title": {"text": "%" if z_format == "percent" else weight_word}},
         },
         height=rows * HEAD_HEIGHT_PX + HEAD_HEIGHT_PX // 2,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},

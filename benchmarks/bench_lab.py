@@ -46,7 +46,7 @@ LARGEST = replace(DEFAULT, tokens="random", seq_len=lab.MAX_TOKENS, heads=lab.MA
 BUDGET_MS = {"default": 150.0, "largest": 600.0}
 BUDGET_BYTES = 1 * MB
 HOVER_TOLERANCE = 0.01
-HOVER = ("query", "key", "weight")
+HOVER = lab.viz.HOVER_NAMES
 
 
 def figures(result: lab.LabResult) -> list:
@@ -122,7 +122,7 @@ def main() -> None:
           f"{'budget':>6} {'ratio':>5} | {'AppTest ms':>10} | {'raw MB':>6} {'sent MB':>7} "
           f"{'budget':>6} {'ratio':>5} | {'hover err':>9} {'budget':>6}")
     for name, config, (logic_ms, fastest_ms), apptest_ms, raw, wire, error in rows:
-        length = config.seq_len if config.tokens == "random" else len(lab.tokenize(config.text))
+        length, _ = lab.token_counts(config)
         budget = BUDGET_MS[name]
         print(f"{name:<9} {length:>4} {config.heads:>3} {config.embed_dim:>4} | "
               f"{logic_ms:>8.1f} {fastest_ms:>7.1f} {budget:>6.0f} {logic_ms / budget:>5.2f} | "

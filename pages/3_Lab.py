@@ -26,10 +26,6 @@ FIELD_NAMES = [f.name for f in fields(lab.LabConfig)]
 SHARED = ("tokens", "text", "text2", "seq_len", "embed_dim", "seed")  # B uses A's input
 
 
-def hover_names() -> tuple[str, str, str]:
-    return ui.t("查询", "query"), ui.t("键", "key"), ui.t("权重", "weight")
-
-
 def _label(pair: tuple[str, str]) -> str:
     """(zh, en) in the page's language; used in format_func, which may run after the script."""
     return pair[0] if lang == "zh" else pair[1]
@@ -182,7 +178,7 @@ def controls(prefix: str = "", compact: bool = False) -> lab.LabConfig:
 def heatmaps(result: lab.LabResult, chart_key: str, max_columns: int = 4,
              zmax: float | None = None) -> None:
     titles = [ui.t(f"头 {h + 1}", f"head {h + 1}") for h in range(result.weights.shape[0])]
-    figure = lab.heads_figure(result, titles, hover_names(), max_columns, zmax=zmax)
+    figure = lab.heads_figure(result, titles, ui.hover_names(), max_columns, zmax=zmax)
     st.plotly_chart(figure, key=chart_key, config=lab.plotly_config(chart_key))
     st.caption(ui.t(
         f"输出形状 {result.output_shape}；行 = 查询，列 = 键；"
@@ -285,7 +281,7 @@ def lab_fragment() -> None:
         with average:
             st.subheader(ui.t("各头平均", "Head average"))
             st.plotly_chart(
-                lab.average_figure(result_a, ui.t("平均", "average"), hover_names()),
+                lab.average_figure(result_a, ui.t("平均", "average"), ui.hover_names()),
                 key="lab_average", config=lab.plotly_config("head-average"),
             )
         with row:
@@ -298,7 +294,7 @@ def lab_fragment() -> None:
             head = result_a.clamped_head
             st.plotly_chart(
                 lab.row_figure(result_a, (ui.t(f"头 {head + 1}", f"head {head + 1}"),
-                                          ui.t("各头平均", "head average")), hover_names()),
+                                          ui.t("各头平均", "head average")), ui.hover_names()),
                 key="lab_row", config=lab.plotly_config("query-row"),
             )
         statistics(result_a)

@@ -73,14 +73,6 @@ def _reset() -> None:
     reports.pop(exercise_id, None)
 
 
-def _localised(figure: go.Figure) -> go.Figure:
-    """attention.viz labels its hover and colour bar in English: the page's language instead."""
-    query, key, weight = ui.t("查询", "query"), ui.t("键", "key"), ui.t("权重", "weight")
-    figure.update_traces(hovertemplate=f"{query} %{{y}}<br>{key} %{{x}}<br>{weight} "
-                                       "%{z:.3f}<extra>%{fullData.name}</extra>")
-    return figure.update_layout(coloraxis_colorbar_title_text=weight)
-
-
 def _more_hint() -> None:
     hints_shown[exercise_id] = hints_shown.get(exercise_id, 0) + 1
 
@@ -158,13 +150,14 @@ if report is not None:
         mine, ref = result.learner_weights, result.reference_weights
         yours, reference = ui.t("你的权重", "Your weights"), ui.t("参考权重", "Reference weights")
         if mine and ref and np.shape(mine) == np.shape(ref):
-            st.plotly_chart(_localised(viz.heatmaps(np.array([mine, ref]),
-                                                    titles=[yours, reference], columns=2,
-                                                    zmax=1.0)), key="practice_heatmaps")
+            st.plotly_chart(viz.heatmaps(np.array([mine, ref]), titles=[yours, reference],
+                                         columns=2, zmax=1.0, hover=ui.hover_names()),
+                            key="practice_heatmaps")
         else:
             columns = st.columns(2)
             for column, weights, title in ((columns[0], mine, yours), (columns[1], ref, reference)):
                 if weights:
                     column.plotly_chart(
-                        _localised(viz.heatmaps(np.array(weights), titles=[title], zmax=1.0)),
+                        viz.heatmaps(np.array(weights), titles=[title], zmax=1.0,
+                                     hover=ui.hover_names()),
                         key=f"practice_heatmap_{title}")

@@ -102,7 +102,7 @@ with heatmap_column:
     title = ui.t(f"第 {layer} 层，第 {head} 个头", f"Layer {layer}, head {head}")
     st.plotly_chart(
         figures.head_heatmap(result.attentions, result.tokens, layer, head, title,
-                             (ui.t("查询", "query"), ui.t("键", "key"), ui.t("权重", "weight"))),
+                             ui.hover_names()),
         key="rm_heatmap",
     )
 with numbers_column:

@@ -12,7 +12,7 @@ import ast
 import importlib.util
 import re
 import traceback
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +20,8 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from prep.i18n import LANGS
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -54,12 +56,12 @@ class Text(_Strict):
     en: NonEmpty
 
     def __getitem__(self, lang: str) -> str:
-        if lang not in ("zh", "en"):
+        if lang not in LANGS:
             raise KeyError(lang)
         return getattr(self, lang)
 
     def get(self, lang: str, default: str | None = None) -> str | None:
-        return getattr(self, lang, default) if lang in ("zh", "en") else default
+        return getattr(self, lang, default) if lang in LANGS else default
 
 
 class Reference(_Strict):
@@ -163,7 +165,7 @@ class Bank:
         sections, tags = set(sections), set(tags)
         difficulties, types = set(difficulties), set(types)
         terms = query.lower().split()
-        langs = (lang,) if lang in ("zh", "en") else ("zh", "en")
+        langs = (lang,) if lang in LANGS else LANGS
         found = []
         for q in self.questions:
             if sections and q.section_id not in sections:
@@ -477,10 +479,3 @@ def run_code_blocks(bank: Bank) -> list[Problem]:
         if error:
             problems.append(Problem(q.file, q.line, error, question_id=q.id, field="code"))
     return problems
-
-
-def iter_texts(q: Question) -> Iterator[tuple[str, Mapping[str, str]]]:
-    """(field name, bilingual text) for each text field of a question."""
-    yield "question", q.question
-    yield "answer", q.answer
-    yield "explanation", q.explanation

@@ -30,6 +30,7 @@ import torch
 
 import attention
 from attention import masks, positional, viz
+from attention.functional import masked_softmax
 from attention.linear import elu_feature_map
 
 # --- the modules offered, keyed by the name used in the URL -------------------------------------
@@ -526,10 +527,9 @@ def _sdpa_steps(
     qh, kh, vh = q[0, head], k[0, kv_head], v[0, kv_head]         # (L, D), (S, D), (S, D)
     raw = qh @ kh.transpose(0, 1)                                 # (L, S)
     scaled = raw * scale
-    masked = scaled if float_mask is None else scaled + float_mask[0, head]
-    rows_attend = torch.isfinite(masked).any(dim=-1, keepdim=True)  # (L, 1)
-    softmax = torch.where(rows_attend, torch.softmax(masked.float(), dim=-1), 0.0)
-    softmax = torch.nan_to_num(softmax)
+    head_mask = None if float_mask is None else float_mask[0, head]          # (L, S)
+    masked = scaled if head_mask is None else scaled + head_mask
+    softmax = masked_softmax(scaled.float(), head_mask)  # (L, S); a fully masked row gives 0
     output = softmax @ vh                                         # (L, D)
     batch, length, width = q.shape[0], q.shape[2], q.shape[3]
     keys = k.shape[2]
@@ -726,7 +726,7 @@ def _additive_steps(
     hidden = torch.tanh(q[:, None, :] + k[None, :, :])                       # (L, S, A)
     raw = module.score(hidden).squeeze(-1)                                   # (L, S)
     masked = raw if keep is None else raw + masks.to_additive(keep)
-    weights = torch.nan_to_num(torch.softmax(masked, dim=-1))                # (L, S)
+    weights = masked_softmax(raw, keep)                                      # (L, S)
     output = weights @ v                                                     # (L, Dv)
     q_labels, k_labels = token_labels(queries), token_labels(keys)
     a_labels = [f"a{i}" for i in range(q.shape[-1])]
@@ -841,7 +841,7 @@ def heads_figure(
     columns = min(len(titles), max_columns)
     figure = viz.heatmaps(result.weights, _safe(result.query_tokens), _safe(result.key_tokens),
                           titles,
-                          columns=columns, z_format="percent", zmax=zmax)
+                          columns=columns, z_format="percent", zmax=zmax, hover=hover)
     _short_ticks(figure, result)
     rows = math.ceil(len(titles) / columns)
     # Token labels only left of the first column and under the last row: elsewhere they run
@@ -850,15 +850,15 @@ def heads_figure(
         figure.update_yaxes(showticklabels=False, col=column)
     for row in range(1, rows):
         figure.update_xaxes(showticklabels=False, row=row)
-    return _hover_names(figure, hover)
+    return figure
 
 
 def average_figure(result: LabResult, title: str, hover: tuple[str, str, str]) -> go.Figure:
     figure = viz.heatmaps(result.head_average, _safe(result.query_tokens),
                           _safe(result.key_tokens), [title],
-                          z_format="percent")
+                          z_format="percent", hover=hover)
     _short_ticks(figure, result)
-    return _hover_names(figure, hover)
+    return figure
 
 
 def _shorten(token: str) -> str:
@@ -872,14 +872,6 @@ def _short_ticks(figure: go.Figure, result: LabResult) -> None:
                            (result.query_tokens, figure.update_yaxes)):
         if len(tokens) <= viz.MAX_LABELLED_TICKS and any(len(t) > MAX_TICK_CHARS for t in tokens):
             update(ticktext=_safe([_shorten(t) for t in tokens]))
-
-
-def _hover_names(figure: go.Figure, hover: tuple[str, str, str]) -> go.Figure:
-    query, key, weight = hover
-    return figure.update_traces(
-        hovertemplate=f"{query} %{{y}}<br>{key} %{{x}}<br>{weight} %{{z}}%"
-                      "<extra>%{fullData.name}</extra>",
-    )
 
 
 def matrix_figure(
@@ -906,7 +898,7 @@ def matrix_figure(
 
 def row_figure(
     result: LabResult, names: tuple[str, str],
-    hover: tuple[str, str, str] = ("query", "key", "weight"),
+    hover: tuple[str, str, str] = viz.HOVER_NAMES,
 ) -> go.Figure:
     """The chosen query token's row: bars for the chosen head (attention.viz), and a line of
     markers for the head average. ``names``: (chosen head, average); ``hover`` names (query,

@@ -107,6 +107,11 @@ def tr(text: Mapping[str, str]) -> str:
     return i18n.pick(text, lang())
 
 
+def hover_names() -> tuple[str, str, str]:
+    """(query, key, weight) in the session's language: ``attention.viz``'s ``hover``."""
+    return t("查询", "query"), t("键", "key"), t("权重", "weight")
+
+
 def format_with(texts: Mapping[object, Mapping[str, str]]) -> Callable[[object], str]:
     """A widget ``format_func`` giving each option's text in the language of this run.
 
@@ -148,7 +153,6 @@ def show_bank_problems(the_bank: Bank) -> None:
 
 # -- navigation ---------------------------------------------------------------------------------
 
-APP_DIR = Path(__file__).resolve().parent.parent  # where app.py and pages/ live
 # Every page, as the sidebar lists it (Streamlit's own page list is off in .streamlit/config.toml:
 # it would call the home page "app" and drop ?lang=). A page whose file is absent is left out.
 PAGES = (
@@ -164,7 +168,7 @@ PAGES = (
 
 def page_exists(page: str) -> bool:
     """Whether a page file (path relative to app.py, e.g. "pages/3_Lab.py") is present."""
-    return (APP_DIR / page).is_file()
+    return (settings.PROJECT_ROOT / page).is_file()  # where app.py and pages/ live
 
 
 def page_link(page: str, zh: str, en: str, icon: str | None = None, **params: str) -> None:
