@@ -29,7 +29,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SERVER_START_TIMEOUT_S = 60.0
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# Connected and not running: before the websocket connects, "notRunning" also holds.
+IDLE = ('[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
+        '[data-test-script-state="notRunning"]')
 
 
 @pytest.fixture(autouse=True)

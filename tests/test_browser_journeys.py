@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_idle
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_BANK = ROOT / "tests" / "fixtures" / "bank"
@@ -86,7 +87,7 @@ def test_browse_reveal_keyboard_quiz_and_progress_survives_a_restart(
     no_exception(page)
     metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
     assert any(m.startswith("Reviews") and m.endswith("3") for m in metrics), metrics
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 4
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(4)
     page.screenshot(path=artifacts / "journey-progress-after-restart.png", full_page=True)
 
 

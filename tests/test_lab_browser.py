@@ -5,16 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import wait_idle
+from playwright.sync_api import expect
 
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 GRID = ".st-key-lab_grid .js-plotly-plot"
 LINES_JS = ("e => Array.from(e.querySelectorAll('tspan.line')).map(t => t.textContent)"
             ".join('\\n') || e.textContent")
 HEATMAPS_JS = "el => el.data.filter(t => t.type === 'heatmap').length"
 
-
-def wait_idle(page) -> None:
-    page.wait_for_selector(IDLE, state="attached")
 
 
 def heatmap_count(page) -> int:
@@ -38,8 +36,7 @@ def test_browse_open_in_lab_move_heads_and_hover(app_server, page, artifacts):
     link.click()
     page.wait_for_url(re.compile(r".*/Lab\?.*module=MultiHeadAttention"))
     wait_idle(page)
-    page.wait_for_selector(GRID)
-    assert heatmap_count(page) == 4
+    wait_for_heatmaps(page, 4)
 
     slider = page.locator('.st-key-lab_heads input[type="range"]')
     slider.focus()
@@ -81,7 +78,7 @@ def test_switching_language_then_clicking_keeps_the_module_and_does_not_crash(ap
     ):
         page.get_by_text(language, exact=True).click()
         page.wait_for_function(
-            "label => document.querySelector('.st-key-lab_module input').value === label",
+            "label => document.querySelector('.st-key-lab_module input')?.value === label",
             arg=module_label,
         )
         wait_idle(page)
@@ -92,7 +89,7 @@ def test_switching_language_then_clicking_keeps_the_module_and_does_not_crash(ap
         wait_idle(page)
         page.wait_for_selector(GRID)
         assert page.locator('[data-testid="stException"]').count() == 0
-        assert page.locator(".st-key-lab_module input").input_value() == module_label
-        assert page.locator(".st-key-lab_mask input").input_value() == mask_label
+        expect(page.locator(".st-key-lab_module input")).to_have_value(module_label)
+        expect(page.locator(".st-key-lab_mask input")).to_have_value(mask_label)
         assert page.locator(".st-key-lab_tokens input").nth(1).is_checked()  # random tokens
         assert "module=scaled_dot_product_attention" in page.url and "mask=causal" in page.url

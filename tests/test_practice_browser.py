@@ -6,18 +6,16 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import wait_idle
+from playwright.sync_api import expect
 
 from prep.exercises import get
 
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXERCISE = "sdpa-masked"
 EDITOR = f".st-key-practice_code_{EXERCISE} textarea"
 RUN = ".st-key-practice_run button"
 RESULT_TIMEOUT_MS = 60_000
 
-
-def wait_idle(page) -> None:
-    page.wait_for_selector(IDLE, state="attached")
 
 
 def run_code(page, code: str) -> None:
@@ -30,7 +28,7 @@ def test_wrong_solution_fails_then_fixed_solution_passes(app_server, page, artif
     exercise = get(EXERCISE)
     page.goto(f"{app_server.url}/Practice?lang=en&ex={EXERCISE}")
     wait_idle(page)
-    assert page.locator(EDITOR).input_value() == exercise.starter
+    expect(page.locator(EDITOR)).to_have_value(exercise.starter)  # retries until rendered
 
     run_code(page, exercise.solution.replace("masked_fill(~attn_mask", "masked_fill(attn_mask"))
     failures = page.locator(".st-key-practice_failures")
@@ -57,13 +55,13 @@ def test_switching_language_keeps_the_chosen_exercise(app_server, page):
     for language, title in (("中文", get("gqa").title["zh"]), ("English", get("gqa").title["en"])):
         page.get_by_text(language, exact=True).click()
         page.wait_for_function(
-            "title => document.querySelector('.st-key-practice_exercise input').value === title",
+            "title => document.querySelector('.st-key-practice_exercise input')?.value === title",
             arg=title,
         )
         wait_idle(page)
         page.locator(".st-key-practice_hint button").click()
         page.locator('[data-testid="stAlertContentInfo"]').first.wait_for()
         wait_idle(page)
-        assert page.locator(".st-key-practice_exercise input").input_value() == title
+        expect(page.locator(".st-key-practice_exercise input")).to_have_value(title)
         assert re.search(r"[?&]ex=gqa(&|$)", page.url), page.url
         assert page.locator(".st-key-practice_code_gqa textarea").count() == 1
