@@ -135,10 +135,7 @@ class Store:
         self.user = user
         self.timeout = timeout
         self._check_writable()
-        try:
-            self._migrate()
-        except sqlite3.Error as exc:
-            raise _explain(exc, self.path) from exc
+        self._migrate()  # _read / _write turn sqlite3 errors into StoreError
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -203,8 +200,7 @@ class Store:
             raise _explain(exc, self.path) from exc
 
     def _migrate(self) -> None:
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             # Reading the header first: a non-SQLite file fails here, before anything is written.
             conn.execute("PRAGMA schema_version").fetchone()
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
@@ -213,33 +209,25 @@ class Store:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise sqlite3.OperationalError(f"cannot switch to WAL mode (got {mode})")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-                row = conn.execute("SELECT version FROM schema_version").fetchone()
-                version = row[0] if row else 0
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"The progress database {self.path} was written by a newer version of "
-                        f"this app (schema {version}, this app knows up to {SCHEMA_VERSION}). "
-                        "It was left untouched; upgrade the app to use it.",
-                        self.path, "newer",
-                    )
-                for script in MIGRATIONS[version:]:
-                    for statement in script.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
-                if row is None:
-                    conn.execute("INSERT INTO schema_version (version) VALUES (?)",
-                                 (SCHEMA_VERSION,))
-                elif version != SCHEMA_VERSION:
-                    conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+        with self._write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+            version = row[0] if row else 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"The progress database {self.path} was written by a newer version of "
+                    f"this app (schema {version}, this app knows up to {SCHEMA_VERSION}). "
+                    "It was left untouched; upgrade the app to use it.",
+                    self.path, "newer",
+                )
+            for script in MIGRATIONS[version:]:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            if row is None:
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif version != SCHEMA_VERSION:
+                conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
     # -- reading ------------------------------------------------------------------------------
 
