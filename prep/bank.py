@@ -21,12 +21,11 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from prep.i18n import LANGS
+from prep.i18n import LANGS, NonEmpty, Text
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
-NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 SOURCE_PATTERN = r"^seed-[1-3]\.[1-8]$"
 
 
@@ -47,21 +46,6 @@ class Difficulty(StrEnum):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Strict):
-    """A text in both languages; reads like a mapping: ``text["zh"]``."""
-
-    zh: NonEmpty
-    en: NonEmpty
-
-    def __getitem__(self, lang: str) -> str:
-        if lang not in LANGS:
-            raise KeyError(lang)
-        return getattr(self, lang)
-
-    def get(self, lang: str, default: str | None = None) -> str | None:
-        return getattr(self, lang, default) if lang in LANGS else default
 
 
 class Reference(_Strict):

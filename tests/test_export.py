@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -37,7 +38,7 @@ def test_guids_stay_when_an_answer_is_edited(tmp_path):
     write_anki(bank, tmp_path / "a.apkg", "zh")
     first = dict((fields[0], guid) for guid, fields in read_notes(tmp_path / "a.apkg", tmp_path))
     edited = bank.questions[0].model_copy(
-        update={"answer": bank.questions[0].answer.model_copy(update={"zh": "改过的答案"})}
+        update={"answer": dataclasses.replace(bank.questions[0].answer, zh="改过的答案")}
     )
     sections = [s.model_copy(update={"questions": [edited, *s.questions[1:]]}) if i == 0 else s
                 for i, s in enumerate(bank.sections)]  # fmt: skip
