@@ -102,6 +102,26 @@ class GroupedQueryAttention(nn.Module):
         self.value_linear = nn.Linear(embed_dim, kv_dim, bias=bias)
         self.out_linear = nn.Linear(embed_dim, embed_dim, bias=bias)
 
+    def project(
+        self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Per-head queries and the shared key/value heads (not yet repeated).
+
+        Args: as :meth:`forward`.
+        Returns:
+            ``q (B, H, L, D)``, ``k (B, Hkv, S, D)``, ``v (B, Hkv, S, D)``.
+        """
+        key = query if key is None else key
+        value = key if value is None else value
+        batch, length, source = check_module_inputs(query, key, value, self.embed_dim)
+        heads, kv_heads, head_dim = self.num_heads, self.num_kv_heads, self.head_dim
+        # (B, L, E) -> (B, L, H, D) -> (B, H, L, D)
+        q = self.query_linear(query).view(batch, length, heads, head_dim).transpose(1, 2)
+        # (B, S, E) -> (B, S, Hkv * D) -> (B, S, Hkv, D) -> (B, Hkv, S, D)
+        k = self.key_linear(key).view(batch, source, kv_heads, head_dim).transpose(1, 2)
+        v = self.value_linear(value).view(batch, source, kv_heads, head_dim).transpose(1, 2)
+        return q, k, v
+
     def forward(
         self,
         query: Tensor,
@@ -121,15 +141,8 @@ class GroupedQueryAttention(nn.Module):
         Returns:
             ``AttentionOutput(output (B, L, E), weights (B, H, L, S) or None)``.
         """
-        key = query if key is None else key
-        value = key if value is None else value
-        batch, length, source = check_module_inputs(query, key, value, self.embed_dim)
-        heads, kv_heads, head_dim = self.num_heads, self.num_kv_heads, self.head_dim
-        # (B, L, E) -> (B, L, H, D) -> (B, H, L, D)
-        q = self.query_linear(query).view(batch, length, heads, head_dim).transpose(1, 2)
-        # (B, S, E) -> (B, S, Hkv * D) -> (B, S, Hkv, D) -> (B, Hkv, S, D)
-        k = self.key_linear(key).view(batch, source, kv_heads, head_dim).transpose(1, 2)
-        v = self.value_linear(value).view(batch, source, kv_heads, head_dim).transpose(1, 2)
+        q, k, v = self.project(query, key, value)  # (B, H, L, D), (B, Hkv, S, D) x 2
+        batch, length = query.shape[0], query.shape[1]
         dropout_p = self.dropout if self.training else 0.0
         if need_weights:
             k = repeat_kv(k, self.num_kv_groups)  # (B, Hkv, S, D) -> (B, H, S, D)

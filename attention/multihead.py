@@ -91,6 +91,29 @@ class MultiHeadAttention(nn.Module):
         if self.out_linear.bias is not None:
             nn.init.zeros_(self.out_linear.bias)
 
+    def project(
+        self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Per-head queries, keys and values: what the heads attend with.
+
+        Args: as :meth:`forward` (key defaults to query, value to key).
+        Returns:
+            ``q (B, H, L, D)``, ``k (B, H, S, D)``, ``v (B, H, S, D)``.
+        """
+        key = query if key is None else key
+        value = key if value is None else value
+        batch, length, source = check_module_inputs(
+            query, key, value, self.embed_dim, self.kdim, self.vdim
+        )
+        heads, head_dim = self.num_heads, self.head_dim
+        # Split into heads: (B, L, E) -> (B, L, H, D) -> (B, H, L, D)
+        q = self.query_linear(query).view(batch, length, heads, head_dim).transpose(1, 2)
+        # (B, S, kdim) -> (B, S, E) -> (B, S, H, D) -> (B, H, S, D)
+        k = self.key_linear(key).view(batch, source, heads, head_dim).transpose(1, 2)
+        # (B, S, vdim) -> (B, S, E) -> (B, S, H, D) -> (B, H, S, D)
+        v = self.value_linear(value).view(batch, source, heads, head_dim).transpose(1, 2)
+        return q, k, v
+
     def forward(
         self,
         query: Tensor,
@@ -113,18 +136,8 @@ class MultiHeadAttention(nn.Module):
         Returns:
             ``AttentionOutput(output (B, L, E), weights (B, H, L, S) or None)``.
         """
-        key = query if key is None else key
-        value = key if value is None else value
-        batch, length, source = check_module_inputs(
-            query, key, value, self.embed_dim, self.kdim, self.vdim
-        )
-        heads, head_dim = self.num_heads, self.head_dim
-        # Split into heads: (B, L, E) -> (B, L, H, D) -> (B, H, L, D)
-        q = self.query_linear(query).view(batch, length, heads, head_dim).transpose(1, 2)
-        # (B, S, kdim) -> (B, S, E) -> (B, S, H, D) -> (B, H, S, D)
-        k = self.key_linear(key).view(batch, source, heads, head_dim).transpose(1, 2)
-        # (B, S, vdim) -> (B, S, E) -> (B, S, H, D) -> (B, H, S, D)
-        v = self.value_linear(value).view(batch, source, heads, head_dim).transpose(1, 2)
+        q, k, v = self.project(query, key, value)  # (B, H, L, D), (B, H, S, D), (B, H, S, D)
+        batch, length = query.shape[0], query.shape[1]
         dropout_p = self.dropout if self.training else 0.0
         if need_weights:
             context, weights = scaled_dot_product_attention(
