@@ -1,0 +1,133 @@
+"""Ranked bilingual search over the bank: BM25 (``bm25s``) with Chinese words from ``jieba``.
+
+Each field of a question is its own BM25 index, and a question's score is the weighted sum of
+its fields' scores, so a hit in the question text outranks the same hit deep in an explanation:
+
+    score(q) = sum_f weight_f * BM25_f(query, q)      f in question, tags/id, answer, explanation
+
+Both languages are indexed together (a learner may type "KV cache" on the Chinese page). English
+is split on anything that is not a letter or digit and lower-cased; Chinese runs go through
+``jieba.cut_for_search`` (which also emits the shorter words inside long ones). ``jieba`` loads
+its dictionary (about 0.6 s) on the first Chinese text it sees, so the index is built lazily by
+the caller and cached once per process.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from prep.bank import Question
+
+# How much a match in each field counts: the question is what the learner is looking for.
+FIELD_WEIGHTS: dict[str, float] = {"question": 3.0, "keys": 2.0, "answer": 1.0, "explanation": 0.5}
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_TOKEN = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]+")
+# Words so common in questions that they only add noise to a ranking.
+_STOP = frozenset(
+    "a an and are as at be by do does for from how in is it of on or the to what when which why "
+    "with 的 了 是 在 和 与 为什么 什么 怎么 如何 吗 呢 一个".split()
+)
+# Formula and code spans are never highlighted (a mark inside $...$ would break KaTeX).
+_PROTECTED = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```|`[^`\n]+`", re.DOTALL)
+
+
+def _cut_chinese(run: str) -> list[str]:
+    import jieba
+
+    jieba.setLogLevel(60)  # its start-up banner goes to the log, not to a learner
+    return [word for word in jieba.cut_for_search(run) if word.strip()]
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased English words and digits, and Chinese words, without stop words."""
+    tokens: list[str] = []
+    for match in _TOKEN.finditer(text.lower()):
+        piece = match.group()
+        tokens += _cut_chinese(piece) if _CJK_RUN.fullmatch(piece) else [piece]
+    return [token for token in tokens if token not in _STOP]
+
+
+def _field_texts(question: Question) -> dict[str, str]:
+    both = ("zh", "en")
+    return {
+        "question": " ".join(question.question[lang] for lang in both),
+        "keys": " ".join([question.id.replace("-", " "), *question.tags]).replace("-", " "),
+        "answer": " ".join(question.answer[lang] for lang in both),
+        "explanation": " ".join(question.explanation[lang] for lang in both),
+    }
+
+
+@dataclass(frozen=True)
+class Hit:
+    question_id: str
+    score: float
+
+
+class SearchIndex:
+    """BM25 indexes over the questions' fields; ``search`` ranks the questions for a query."""
+
+    def __init__(self, questions: Sequence[Question]) -> None:
+        import bm25s
+
+        self.ids = [q.id for q in questions]
+        self._position = {qid: i for i, qid in enumerate(self.ids)}
+        texts = [_field_texts(q) for q in questions]
+        self._fields: dict[str, bm25s.BM25] = {}
+        for name in FIELD_WEIGHTS:
+            corpus = [tokenize(text[name]) or ["\u0000"] for text in texts]  # no empty document
+            retriever = bm25s.BM25()
+            retriever.index(corpus, show_progress=False)
+            self._fields[name] = retriever
+
+    def scores(self, query: str) -> np.ndarray:
+        """One score per indexed question (0 = no query word anywhere in it)."""
+        terms = tokenize(query)
+        total = np.zeros(len(self.ids))
+        if not terms:
+            return total
+        for name, retriever in self._fields.items():
+            total += FIELD_WEIGHTS[name] * retriever.get_scores(terms)
+        return total
+
+    def search(self, query: str, among: Iterable[str] | None = None) -> list[Hit]:
+        """Questions with a positive score, best first (bank order breaks ties).
+
+        ``among`` restricts the answer to those ids (the questions the filters left).
+        """
+        scores = self.scores(query)
+        allowed = None if among is None else set(among)
+        hits = [
+            Hit(qid, float(scores[i])) for i, qid in enumerate(self.ids)
+            if scores[i] > 0 and (allowed is None or qid in allowed)
+        ]  # fmt: skip
+        return sorted(hits, key=lambda hit: (-hit.score, self._position[hit.question_id]))
+
+
+def highlight(text: str, query: str, mark: Callable[[str], str] = lambda s: f"**{s}**") -> str:
+    """``text`` with the query's words marked, outside formulas and code.
+
+    English words match whole words, case-insensitively; Chinese words match where they occur.
+    """
+    words = sorted({t for t in tokenize(query) if t}, key=len, reverse=True)
+    if not words:
+        return text
+    alternatives = [
+        rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if _ASCII_WORD.fullmatch(w) else re.escape(w)
+        for w in words
+    ]
+    word = "(?:" + "|".join(alternatives) + ")"
+    pattern = re.compile(rf"{word}(?:\s+{word})*", re.IGNORECASE)  # "KV cache" is one mark
+    pieces, last = [], 0
+    for protected in _PROTECTED.finditer(text):
+        pieces.append(pattern.sub(lambda m: mark(m.group()), text[last:protected.start()]))
+        pieces.append(protected.group())
+        last = protected.end()
+    pieces.append(pattern.sub(lambda m: mark(m.group()), text[last:]))
+    return "".join(pieces)
