@@ -30,10 +30,11 @@ _ASCII_WORD = re.compile(r"[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _TOKEN = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]+")
 # Words so common in questions that they only add noise to a ranking.
-_STOP = frozenset(
+_STOP_WORDS = (
     "a an and are as at be by do does for from how in is it of on or the to what when which why "
-    "with 的 了 是 在 和 与 为什么 什么 怎么 如何 吗 呢 一个".split()
+    "with 的 了 是 在 和 与 为什么 什么 怎么 如何 吗 呢 一个"
 )
+_STOP = frozenset(_STOP_WORDS.split(" "))
 # Formula and code spans are never highlighted (a mark inside $...$ would break KaTeX).
 _PROTECTED = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```|`[^`\n]+`", re.DOTALL)
 

@@ -1,4 +1,4 @@
-"""Ranked search: the question text outranks the answer, both languages, highlights outside maths."""
+"""Ranked search: question text outranks answers, both languages, highlights outside maths."""
 
 from __future__ import annotations
 
