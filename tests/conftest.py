@@ -55,8 +55,11 @@ class StreamlitServer:
     included, about 3 s more when everything is installed).
     """
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, via_make: bool = False) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, *, via_make: bool = False, script: str = "app.py"
+    ) -> None:
         self.env = env
+        self.script = script
         self.port = free_port()
         self.log_path = log_path
         self.via_make = via_make
@@ -68,7 +71,7 @@ class StreamlitServer:
 
     def start(self) -> None:
         command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
+            sys.executable, "-m", "streamlit", "run", self.script,
             "--server.port", str(self.port), "--server.address", "127.0.0.1",
             "--server.headless", "true",
         ]  # fmt: skip
