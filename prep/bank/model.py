@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from prep.i18n import LANGS, NonEmpty, Text
 
@@ -97,6 +104,21 @@ class Question(_Strict):
     file: str = ""
     line: int = 0
     field_lines: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("lab", mode="before")
+    @classmethod
+    def _flat_preset(cls, value: object) -> object:
+        if value is None:
+            return value
+        if not isinstance(value, dict):
+            raise ValueError(f"a Lab preset is a mapping of URL parameters, got {value!r}")
+        for name, item in value.items():
+            if item is None or not isinstance(item, Scalar):
+                raise ValueError(
+                    f"Lab parameter `{name}` must be one value (text, number or true/false), "
+                    f"got {item!r}"
+                )
+        return value
 
     def lab_params(self) -> dict[str, str]:
         """URL parameters of this question's "Open in Lab" link: its ``lab`` preset, else its
