@@ -4,6 +4,7 @@ measured), and the pure draw / grade API."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -270,6 +271,23 @@ def test_draw_fills_every_placeholder_and_stays_in_range(question):
         assert math.isfinite(instance.answer) and instance.steps
         assert instance.tolerance == question.numeric.tolerance
         assert numeric.grade(instance, instance.answer)
+
+
+@pytest.mark.parametrize("question", NUMERIC, ids=[q.id for q in NUMERIC])
+def test_every_combination_of_parameters_has_a_finite_answer(question):
+    """Every choice and both ends of each range (long ranges: a few values between)."""
+    rng = random.Random(11)
+    axes = []
+    for spec in question.numeric.params.values():
+        values = numeric.core.param_values(spec)
+        if len(values) > 8:
+            values = [values[0], values[-1], *rng.sample(values[1:-1], 4)]
+        axes.append(values)
+    names = list(question.numeric.params)
+    function = numeric.FUNCTIONS[question.numeric.function]
+    for combination in itertools.product(*axes):
+        solution = function(**dict(zip(names, combination, strict=True)))
+        assert math.isfinite(solution.value) and solution.value >= 0, combination
 
 
 def test_draws_differ_between_calls_and_repeat_with_the_same_seed():
