@@ -314,3 +314,11 @@ def test_draw_refuses_a_question_that_is_not_numeric():
     with pytest.raises(ValueError, match="numeric"):
         numeric.draw(BANK.question("num-kv-cache-mha").model_copy(update={"numeric": None}),
                      random.Random(0))
+
+
+def test_template_shows_each_parameter_as_its_range():
+    q = BANK.question("num-kv-cache-mha")
+    shown = numeric.template(q)
+    assert "fp32 / bf16 / fp8" in shown.en and "fp32 / bf16 / fp8" in shown.zh
+    assert "batch 1–16" in shown.en
+    assert "{" not in shown.en.replace("{KV}", "")

@@ -5,7 +5,16 @@ answer functions live in :mod:`prep.numeric.formulas` and register themselves on
 """
 
 from prep.numeric import formulas
-from prep.numeric.core import FUNCTIONS, Instance, Solution, draw, fill, grade, spec_problems
+from prep.numeric.core import (
+    FUNCTIONS,
+    Instance,
+    Solution,
+    draw,
+    fill,
+    grade,
+    spec_problems,
+    template,
+)
 
 __all__ = ["FUNCTIONS", "Instance", "Solution", "draw", "fill", "formulas", "grade",
-           "spec_problems"]
+           "spec_problems", "template"]

@@ -120,6 +120,19 @@ def solve(question: Any, params: Mapping[str, Value]) -> Instance:
     )
 
 
+def template(question: Any) -> Text:
+    """The question with each parameter shown as its range (for a list, an export or a search
+    result, where no instance is drawn): ``{dtype}`` -> ``fp32 / bf16 / fp8``, ``{batch}`` ->
+    ``1–16``."""
+    shown = {}
+    for name, spec in question.numeric.params.items():
+        if spec.choices is not None:
+            shown[name] = " / ".join(_show(v) for v in spec.choices)
+        else:
+            shown[name] = f"{_show(spec.min)}–{_show(spec.max)}"
+    return fill(question.question, shown)
+
+
 def draw(question: Any, rng: random.Random) -> Instance:
     """A fresh instance of a ``type: numeric`` question, its parameters drawn with ``rng``."""
     if getattr(question, "numeric", None) is None:
