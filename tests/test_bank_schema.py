@@ -70,6 +70,15 @@ def test_unknown_follow_up_names_file_line_question_and_field_and_the_rest_loads
     assert bank.question("a-one").follow_ups == ["a-two"]
 
 
+def test_loading_one_file_accepts_follow_ups_into_the_files_beside_it(tmp_path):
+    path = write(tmp_path, "01-a.yaml", section("a", with_fields("a-one", "follow_ups: [b-one]\n")))
+    write(tmp_path, "02-b.yaml", section("b", good("b-one")))
+    bank = load_bank(path)
+    assert bank.problems == [] and bank.question("a-one").follow_ups == ["b-one"]
+    bad = write(tmp_path, "03-c.yaml", section("c", with_fields("c-one", "follow_ups: [zz-no]\n")))
+    assert [p.message for p in load_bank(bad).problems] == ["unknown question id 'zz-no'"]
+
+
 def test_a_question_cannot_follow_itself(tmp_path):
     write(tmp_path, "01-a.yaml", section("a", with_fields("a-one", "follow_ups: [a-one]\n")))
     [problem] = load_bank(tmp_path).problems

@@ -68,8 +68,34 @@ def load_bank(paths: str | Path | Iterable[str | Path]) -> Bank:
             seen_questions[q.id] = f"{path}:{q.line}"
             unique.append(q)
         sections.append(section.model_copy(update={"questions": unique}))
-    sections, aliases, cross_problems = cross_check(sections)
+    outside = _ids_beside(paths, files)
+    sections, aliases, cross_problems = cross_check(sections, outside)
     return Bank(sections, problems + cross_problems, aliases)
+
+
+_ID_LINE = re.compile(r"^\s*-\s+id:\s*([a-z0-9-]+)\s*$", re.M)
+
+
+def _ids_beside(paths: str | Path | Iterable[str | Path], files: list[Path]) -> frozenset[str]:
+    """Question ids of the section files next to individually given files but not loaded.
+
+    Loading one section (a test, ``validate content/06-x.yaml``) must not call its follow-ups
+    into other sections unknown; their ids are read with a regular expression, not loaded.
+    A folder loads every file, so this is empty then.
+    """
+    items = [paths] if isinstance(paths, str | Path) else list(paths)
+    loaded = {path.resolve() for path in files}
+    folders = {Path(item).resolve().parent for item in items if Path(item).is_file()}
+    found: set[str] = set()
+    for folder in folders:
+        for path in folder.glob("*.yaml"):
+            if path.name.startswith("_") or path.resolve() in loaded:
+                continue
+            try:
+                found.update(_ID_LINE.findall(path.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return frozenset(found)
 
 
 def _section_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:

@@ -60,14 +60,17 @@ def _numeric_rules(q: Question, add: AddProblem) -> None:
         add(field_name, message)
 
 
-def cross_check(sections: list[Section]) -> tuple[list[Section], dict[str, str], list[Problem]]:
+def cross_check(
+    sections: list[Section], outside: frozenset[str] = frozenset()
+) -> tuple[list[Section], dict[str, str], list[Problem]]:
     """Check aliases and follow-ups against the whole bank.
 
     An alias that is a live id or claimed twice, and a follow-up that names no live question
     (or the question itself), is reported and dropped; the question itself still loads.
+    ``outside``: ids of section files that were not loaded (a follow-up may name them).
     Returns the sections with those dropped, the alias map (old id -> kept id) and the problems.
     """
-    live = {q.id for s in sections for q in s.questions}
+    live = {q.id for s in sections for q in s.questions} | outside
     aliases: dict[str, str] = {}
     problems: list[Problem] = []
 
