@@ -1,6 +1,6 @@
 """Command line (also installed as ``attention-prep``).
 
-python -m prep validate [paths...]            check the bank (and run its code blocks)
+python -m prep validate [paths...]            check the bank, its Lab presets and code blocks
 python -m prep export anki deck.apkg [--lang en]
 python -m prep export markdown bank.md [--lang en]
 """
@@ -12,13 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from prep import settings
-from prep.bank import load_bank, run_code_blocks
+from prep.bank import lab_preset_problems, load_bank, run_code_blocks
 from prep.export import to_markdown, write_anki
 
 
 def validate(paths: Sequence[str], run_code: bool) -> int:
     bank = load_bank(paths or [settings.content_dir()])
-    problems = list(bank.problems)
+    problems = list(bank.problems) + lab_preset_problems(bank)
     if run_code:
         problems += run_code_blocks(bank)
     for problem in problems:

@@ -1,9 +1,7 @@
-"""The question bank: YAML sections under ``content/`` -> validated ``Bank``.
+"""Loading: YAML section files -> ``Bank``, each problem located by file, line, question and field.
 
-One file per section (format in ``content/FORMAT.md``). Loading never raises on bad content:
-each problem names the file, the line, the question id and the field, and every good section and
-question still loads. ``run_code_blocks`` executes the ``code`` + ``check`` of each question; it
-is slow (torch) and used by the validator command and the tests, never by the app at start-up.
+Loading never raises on bad content: every good section and question still loads. Per-question
+rules and the bank-wide ones (aliases, follow-ups) are in :mod:`prep.bank.rules`.
 """
 
 from __future__ import annotations
@@ -11,172 +9,20 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
-import traceback
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 
-from prep.i18n import LANGS, NonEmpty, Text
+from prep.bank.model import Bank, Problem, Question, Section
+from prep.bank.rules import cross_check, question_problems
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
-SOURCE_PATTERN = r"^seed-[1-3]\.[1-8]$"
-
-
-class QuestionType(StrEnum):
-    CONCEPT = "concept"
-    CALCULATION = "calculation"
-    CODING = "coding"
-    FIND_THE_BUG = "find-the-bug"
-    DESIGN = "design"
-    COMPARISON = "comparison"
-
-
-class Difficulty(StrEnum):
-    EASY = "easy"
-    MEDIUM = "medium"
-    HARD = "hard"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Reference(_Strict):
-    title: NonEmpty
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
-
-
-class Question(_Strict):
-    id: Slug
-    type: QuestionType
-    difficulty: Difficulty
-    tags: list[Slug] = Field(min_length=1)
-    question: Text
-    answer: Text
-    explanation: Text
-    code: NonEmpty | None = None
-    check: NonEmpty | None = None
-    module: NonEmpty | None = None
-    references: list[Reference] = Field(default_factory=list)
-    source: Annotated[str, StringConstraints(pattern=SOURCE_PATTERN)] | None = None
-    # Filled by the loader, not by the YAML.
-    section_id: str = ""
-    file: str = ""
-    line: int = 0
-
-
-class Section(_Strict):
-    id: Slug
-    title: Text
-    description: Text
-    questions: list[Question] = Field(default_factory=list)
-    file: str = ""
-    order: int = 0
-
-
 _SECTION_FIELDS = {"id", "title", "description", "questions"}
-_LOADER_FIELDS = {"section_id", "file", "line"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in the bank, located as precisely as the YAML allows."""
-
-    file: str
-    line: int | None
-    message: str
-    question_id: str | None = None
-    field: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        parts = [where]
-        if self.question_id:
-            parts.append(f"question '{self.question_id}'")
-        if self.field:
-            parts.append(f"field '{self.field}'")
-        return ": ".join(parts) + f": {self.message}"
-
-
-@dataclass
-class Bank:
-    sections: list[Section] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._by_id = {q.id: q for s in self.sections for q in s.questions}
-        self._section_by_id = {s.id: s for s in self.sections}
-
-    @property
-    def questions(self) -> list[Question]:
-        return [q for s in self.sections for q in s.questions]
-
-    def question(self, question_id: str) -> Question | None:
-        return self._by_id.get(question_id)
-
-    def section(self, section_id: str) -> Section | None:
-        return self._section_by_id.get(section_id)
-
-    def section_of(self, question_id: str) -> Section | None:
-        q = self._by_id.get(question_id)
-        return self._section_by_id.get(q.section_id) if q else None
-
-    def tags(self) -> list[str]:
-        return sorted({t for q in self._by_id.values() for t in q.tags})
-
-    def filter(
-        self,
-        query: str = "",
-        sections: Iterable[str] = (),
-        tags: Iterable[str] = (),
-        difficulties: Iterable[str] = (),
-        types: Iterable[str] = (),
-        lang: str | None = None,
-    ) -> list[Question]:
-        """Questions matching every given criterion.
-
-        ``query`` is split on whitespace; each term must occur (case-insensitively) in the id,
-        tags, question, answer or explanation, in ``lang`` if given, else in either language.
-        Within one criterion the values are alternatives (any tag of ``tags`` matches).
-        """
-        sections, tags = set(sections), set(tags)
-        difficulties, types = set(difficulties), set(types)
-        terms = query.lower().split()
-        langs = (lang,) if lang in LANGS else LANGS
-        found = []
-        for q in self.questions:
-            if sections and q.section_id not in sections:
-                continue
-            if tags and not tags.intersection(q.tags):
-                continue
-            if difficulties and q.difficulty not in difficulties:
-                continue
-            if types and q.type not in types:
-                continue
-            if terms:
-                haystack = _search_text(q, langs)
-                if not all(term in haystack for term in terms):
-                    continue
-            found.append(q)
-        return found
-
-
-def _search_text(q: Question, langs: Sequence[str]) -> str:
-    texts = [q.id, " ".join(q.tags)]
-    for lang in langs:
-        texts += [q.question[lang], q.answer[lang], q.explanation[lang]]
-    return "\n".join(texts).lower()
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading
+_LOADER_FIELDS = {"section_id", "file", "line", "field_lines"}
+_LOCATED_LISTS = ("follow_ups", "aliases")
 
 
 def load_bank(paths: str | Path | Iterable[str | Path]) -> Bank:
@@ -222,7 +68,34 @@ def load_bank(paths: str | Path | Iterable[str | Path]) -> Bank:
             seen_questions[q.id] = f"{path}:{q.line}"
             unique.append(q)
         sections.append(section.model_copy(update={"questions": unique}))
-    return Bank(sections, problems)
+    outside = _ids_beside(paths, files)
+    sections, aliases, cross_problems = cross_check(sections, outside)
+    return Bank(sections, problems + cross_problems, aliases)
+
+
+_ID_LINE = re.compile(r"^\s*-\s+id:\s*([a-z0-9-]+)\s*$", re.M)
+
+
+def _ids_beside(paths: str | Path | Iterable[str | Path], files: list[Path]) -> frozenset[str]:
+    """Question ids of the section files next to individually given files but not loaded.
+
+    Loading one section (a test, ``validate content/06-x.yaml``) must not call its follow-ups
+    into other sections unknown; their ids are read with a regular expression, not loaded.
+    A folder loads every file, so this is empty then.
+    """
+    items = [paths] if isinstance(paths, str | Path) else list(paths)
+    loaded = {path.resolve() for path in files}
+    folders = {Path(item).resolve().parent for item in items if Path(item).is_file()}
+    found: set[str] = set()
+    for folder in folders:
+        for path in folder.glob("*.yaml"):
+            if path.name.startswith("_") or path.resolve() in loaded:
+                continue
+            try:
+                found.update(_ID_LINE.findall(path.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return frozenset(found)
 
 
 def _section_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -316,50 +189,40 @@ def _load_section(
             continue
         try:
             q = Question.model_validate(
-                {**raw, "section_id": section.id, "file": file, "line": line}
+                {
+                    **raw,
+                    "section_id": section.id,
+                    "file": file,
+                    "line": line,
+                    "field_lines": _field_lines(root, node_path, raw),
+                }
             )
         except ValidationError as exc:
             problems += _problems_from(exc, file, root, prefix=node_path, question_id=qid)
             continue
-        question_problems = _question_rules(q, known_modules, root, node_path)
-        if question_problems:
-            problems += question_problems
+
+        def line_of(name: str, node_path: tuple[Any, ...] = node_path) -> int | None:
+            return _line_of(root, (*node_path, name))
+
+        rule_problems = question_problems(q, known_modules, line_of)
+        if rule_problems:
+            problems += rule_problems
             continue
         questions.append(q)
     return section.model_copy(update={"questions": questions}), problems
 
 
-def _question_rules(
-    q: Question, known_modules: frozenset[str], root: yaml.Node, node_path: tuple[Any, ...]
-) -> list[Problem]:
-    found = []
-
-    def add(field_name: str, message: str) -> None:
-        line = _line_of(root, (*node_path, field_name))
-        found.append(Problem(q.file, line, message, question_id=q.id, field=field_name))
-
-    if q.module is not None and q.module not in known_modules:
-        add(
-            "module",
-            f"unknown module '{q.module}'; expected one of: {', '.join(sorted(known_modules))}",
-        )
-    if q.code is not None and q.check is None:
-        add(
-            "check",
-            "a question with `code` needs a `check` that compares it with torch or "
-            "the attention package",
-        )
-    if q.check is not None and q.code is None:
-        add("check", "`check` without `code`")
-    for name in ("code", "check"):
-        source = getattr(q, name)
-        if source is None:
+def _field_lines(root: yaml.Node, node_path: tuple[Any, ...], raw: dict) -> dict[str, int]:
+    """Lines of the fields the bank-wide rules report on (they run after the YAML is gone)."""
+    lines = {}
+    for name in (*_LOCATED_LISTS, "lab"):
+        if name not in raw:
             continue
-        try:
-            compile(source, f"{q.id}.{name}", "exec")
-        except SyntaxError as exc:
-            add(name, f"does not compile: {exc.msg} (line {exc.lineno} of the block)")
-    return found
+        lines[name] = _line_of(root, (*node_path, name)) or 0
+        items = raw[name] if name in _LOCATED_LISTS and isinstance(raw[name], list) else []
+        for index in range(len(items)):
+            lines[f"{name}.{index}"] = _line_of(root, (*node_path, name, index)) or 0
+    return lines
 
 
 def _problems_from(
@@ -431,35 +294,3 @@ def attention_exports() -> frozenset[str]:
         ):
             return frozenset(ast.literal_eval(node.value))
     return frozenset()
-
-
-# ---------------------------------------------------------------------------------------------
-# Running code blocks
-
-
-def run_code_block(q: Question) -> str | None:
-    """Run a question's ``code`` then its ``check`` in one fresh namespace.
-
-    Returns None when both run, else the error (last traceback lines, relative to the block).
-    """
-    if q.code is None:
-        return None
-    namespace: dict[str, Any] = {"__name__": f"bank_{q.id.replace('-', '_')}"}
-    for name, source in (("code", q.code), ("check", q.check or "")):
-        try:
-            exec(compile(source, f"<{q.id}.{name}>", "exec"), namespace)
-        except Exception as exc:  # the validator reports whatever the block raised
-            frames = traceback.extract_tb(exc.__traceback__)
-            block_lines = [f.lineno for f in frames if f.filename == f"<{q.id}.{name}>"]
-            where = f" (line {block_lines[-1]} of `{name}`)" if block_lines else ""
-            return f"`{name}` raised {type(exc).__name__}: {exc}{where}"
-    return None
-
-
-def run_code_blocks(bank: Bank) -> list[Problem]:
-    problems = []
-    for q in bank.questions:
-        error = run_code_block(q)
-        if error:
-            problems.append(Problem(q.file, q.line, error, question_id=q.id, field="code"))
-    return problems

@@ -1,0 +1,71 @@
+"""Slow checks, run by ``python -m prep validate`` and the tests, never at app start-up:
+each question's code blocks (torch) and each ``lab:`` preset (imports the Lab)."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from prep.bank.model import Bank, Problem, Question
+
+
+def run_code_block(q: Question) -> str | None:
+    """Run a question's ``code`` then its ``check`` in one fresh namespace.
+
+    Returns None when both run, else the error (last traceback lines, relative to the block).
+    """
+    if q.code is None:
+        return None
+    namespace: dict[str, Any] = {"__name__": f"bank_{q.id.replace('-', '_')}"}
+    for name, source in (("code", q.code), ("check", q.check or "")):
+        try:
+            exec(compile(source, f"<{q.id}.{name}>", "exec"), namespace)
+        except Exception as exc:  # the validator reports whatever the block raised
+            frames = traceback.extract_tb(exc.__traceback__)
+            block_lines = [f.lineno for f in frames if f.filename == f"<{q.id}.{name}>"]
+            where = f" (line {block_lines[-1]} of `{name}`)" if block_lines else ""
+            return f"`{name}` raised {type(exc).__name__}: {exc}{where}"
+    return None
+
+
+def run_code_blocks(bank: Bank) -> list[Problem]:
+    problems = []
+    for q in bank.questions:
+        error = run_code_block(q)
+        if error:
+            problems.append(Problem(q.file, q.line, error, question_id=q.id, field="code"))
+    return problems
+
+
+def preset_problems(params: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a Lab preset, by ``prep.lab.preset_problems`` when the Lab has it.
+
+    TODO(lab): ``prep.lab.preset_problems(params) -> list[str]`` is being added by the Lab's
+    owner; until then only the module is checked: present and a name of ``prep.lab.MODULES`` or
+    ``prep.lab.MODULE_ALIASES``.
+    """
+    from prep import lab  # imports torch: only here, never while loading the bank
+
+    check = getattr(lab, "preset_problems", None)
+    if check is not None:
+        return list(check(dict(params)))
+    module = params.get("module")
+    if module is None:
+        return ["a Lab preset names its `module`"]
+    if lab.resolve_module(str(module)) is None:
+        known = ", ".join(sorted({*lab.MODULES, *lab.MODULE_ALIASES}))
+        return [f"unknown Lab module '{module}'; expected one of: {known}"]
+    return []
+
+
+def lab_preset_problems(bank: Bank) -> list[Problem]:
+    """One problem per wrong ``lab:`` preset, at the line of its ``lab`` field."""
+    found = []
+    for q in bank.questions:
+        if not q.lab:
+            continue
+        for message in preset_problems(q.lab):
+            line = q.field_lines.get("lab", q.line)
+            found.append(Problem(q.file, line, message, question_id=q.id, field="lab"))
+    return found
