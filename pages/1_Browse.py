@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from prep import exercises, export, ui
+from prep import exercises, export, filters, ui, ui_question
 from prep.bank import Question
 
 lang = ui.setup_page("浏览题库", "Browse")
@@ -32,8 +32,8 @@ def _unlink() -> None:
 @st.fragment  # revealing one answer reruns this card only, not the whole (long) list
 def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
     with st.container(border=True, key=f"{prefix}card-{q.id}"):
-        ui.question_badges(q)
-        ui.question_text(q)
+        ui_question.question_badges(q)
+        ui_question.question_text(q)
         shown = reading_mode or q.id in revealed
         with st.container(horizontal=True, vertical_alignment="center"):
             if not reading_mode:
@@ -54,7 +54,7 @@ def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
                 ui.page_link("pages/4_Practice.py", "去练习", "Practise it", ":material/code:",
                              ex=exercise.id)
         if shown:
-            ui.answer_block(q)
+            ui_question.answer_block(q)
 
 
 st.title(ui.t("浏览题库", "Browse the bank"))
@@ -77,26 +77,7 @@ if linked_id:
               icon=":material/list:")
     st.divider()
 
-query = st.text_input(
-    ui.t("搜索（中英文均可）", "Search (either language)"), key="browse_query",
-    placeholder=ui.t("例如：softmax、掩码、KV cache", "e.g. softmax, mask, KV cache"),
-)
-filters = st.columns(4)
-ANY = ui.t("全部", "Any")
-sections = filters[0].multiselect(
-    ui.t("章节", "Sections"), [s.id for s in bank.sections], key="browse_sections",
-    format_func=ui.format_with({s.id: s.title for s in bank.sections}), placeholder=ANY,
-)
-tags = filters[1].multiselect(ui.t("标签", "Tags"), bank.tags(), key="browse_tags",
-                              placeholder=ANY)
-difficulties = filters[2].multiselect(
-    ui.t("难度", "Difficulty"), list(ui.DIFFICULTY_NAMES), key="browse_difficulty",
-    format_func=ui.format_with(ui.DIFFICULTY_NAMES), placeholder=ANY,
-)
-types = filters[3].multiselect(
-    ui.t("题型", "Type"), list(ui.TYPE_NAMES), key="browse_type",
-    format_func=ui.format_with(ui.TYPE_NAMES), placeholder=ANY,
-)
+chosen = ui_question.filter_widget("browse", bank, search=True, types=True)
 reading_mode = st.toggle(ui.t("阅读模式（显示全部答案）", "Reading mode (show every answer)"),
                          key="browse_reading")
 
@@ -114,11 +95,11 @@ with st.expander(ui.t("导出题库（Anki / Markdown）", "Export the bank (Ank
                            file_name=f"attention-prep-{lang}.md", key="export_markdown",
                            mime="text/markdown", icon=":material/description:")
 
-found = bank.filter(query, sections=sections, tags=tags, difficulties=difficulties, types=types)
+found = chosen.apply(bank)
 # Show a page at a time: drawing all 112 cards with their formulas takes the browser seconds.
-criteria = (query, tuple(sections), tuple(tags), tuple(difficulties), tuple(types))
-if st.session_state.get(CRITERIA) != criteria:
-    st.session_state[CRITERIA], st.session_state[SHOWN] = criteria, PAGE_SIZE
+st.session_state[SHOWN] = filters.shown_count(chosen, st.session_state.get(CRITERIA),
+                                              st.session_state.get(SHOWN), PAGE_SIZE)
+st.session_state[CRITERIA] = chosen
 visible = found[: st.session_state[SHOWN]]
 st.caption(ui.t(f"找到 {len(found)} / {len(bank.questions)} 题，显示前 {len(visible)} 题",
                 f"{len(found)} of {len(bank.questions)} questions match; showing {len(visible)}"))
