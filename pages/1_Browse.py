@@ -46,7 +46,7 @@ def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
                          help=ui.t("把这道题放进地址栏，便于分享", "Put this question in the URL")):
                 st.query_params["q"] = q.id
                 st.session_state[LINKED_TOAST] = True
-                st.rerun()  # the whole page, so that the linked question shows at the top
+                st.rerun()  # the whole page, so that the linked question shows alone
             if q.module:
                 ui.page_link("pages/3_Lab.py", "在实验室中打开", "Open in Lab",
                              ":material/science:", module=q.module)
@@ -59,12 +59,12 @@ def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
 
 st.title(ui.t("浏览题库", "Browse the bank"))
 if st.session_state.pop(LINKED_TOAST, False):
-    st.toast(ui.t("这道题的链接已放入地址栏，并显示在页面顶部。",
-                  "The question's link is now in the address bar, and the question at the top."))
+    st.toast(ui.t("这道题的链接已放入地址栏；页面只显示这道题。",
+                  "The question's link is now in the address bar; the page shows it alone."))
 ui.show_bank_problems(bank)
 
 linked_id = st.query_params.get("q")
-if linked_id:
+if linked_id:  # a deep link (?q=) shows that question alone, with one clear way back to the list
     linked = bank.question(linked_id)
     if linked is None:
         st.warning(ui.t(f"题库中没有编号为 `{linked_id}` 的题目。",
@@ -73,9 +73,9 @@ if linked_id:
         section = bank.section_of(linked.id)
         st.subheader(ui.t("链接的题目", "Linked question") + f" · {ui.tr(section.title)}")
         show_question(linked, reading_mode=False, prefix="linked-")
-    st.button(ui.t("查看全部题目", "Show all questions"), key="unlink", on_click=_unlink,
-              icon=":material/list:")
-    st.divider()
+    st.button(ui.t("返回全部题目", "Back to all questions"), key="unlink", on_click=_unlink,
+              icon=":material/arrow_back:", type="primary")
+    st.stop()
 
 chosen = ui_question.filter_widget("browse", bank, search=True, types=True)
 reading_mode = st.toggle(ui.t("阅读模式（显示全部答案）", "Reading mode (show every answer)"),

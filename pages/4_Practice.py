@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from prep import settings, ui, ui_question
+from prep import practice_report, settings, ui, ui_question
 
 lang = ui.setup_page("编程练习", "Practice")
 
@@ -107,19 +107,18 @@ if report is not None:
          f"{report.seconds:.2f} s)")
     if report.results:
         st.dataframe(
-            report.rows(lang), hide_index=True, width="stretch",
+            practice_report.table(report, lang), hide_index=True, width="stretch",
             column_config={
                 "test": ui.t("测试", "Test"), "status": ui.t("结果", "Result"),
                 "message": ui.t("说明", "Message"),
-                "max_abs_diff": st.column_config.NumberColumn(ui.t("最大绝对误差", "Max abs diff"),
-                                                              format="%.2e"),
+                "max_abs_diff": ui.t("最大绝对误差", "Max abs diff"),
             },
         )
-        failing = [r for r in report.results if r.status != judge.PASSED]
-        if failing:
+        notes = practice_report.failure_notes(report, lang, judge.PASSED)
+        if notes:
             with st.container(key="practice_failures"):
-                for r in failing:
-                    st.markdown(f"**{r.name[lang]}** — {r.message[lang]}")
+                for name, message in notes:
+                    st.markdown(f"**{name}** — {message}")
     if report.output:
         with st.expander(ui.t("程序输出", "Printed output")):
             st.code(report.output, language=None)
