@@ -18,7 +18,6 @@ SESSION = "quiz_session"
 GRADE_KEYS = {rating: str(int(rating)) for rating in schedule.RATINGS}  # "1".."4"
 DEFAULT_COUNT = 10
 MAX_COUNT = 200
-SECONDS_PER_MINUTE = 60
 
 st.title(ui.t("自测", "Quiz"))
 store = ui_store.store()
@@ -37,14 +36,6 @@ def _act(action) -> None:
 def _plural(n: int, noun: str) -> str:
     """English count and noun: "1 card", "3 cards"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _duration(delta) -> str:
-    """A quiz duration: seconds under a minute (a quiz of a few cards is not "<1 min")."""
-    seconds = round(delta.total_seconds())
-    if seconds < SECONDS_PER_MINUTE:
-        return ui.t(f"{seconds} 秒", f"{seconds} s")
-    return schedule.format_interval(delta, lang)
 
 
 def _start(question_ids: list[str]) -> None:
@@ -120,8 +111,9 @@ if session.done:
     st.subheader(ui.t("本次小结", "Summary"))
     columns = st.columns(3)
     columns[0].metric(ui.t("卡片", "Cards"), summary["cards"])
-    columns[1].metric(ui.t("用时", "Time"), _duration(summary["elapsed"]))
-    columns[2].metric(ui.t("平均每张", "Per card"), _duration(summary["per_card"]))
+    columns[1].metric(ui.t("用时", "Time"), schedule.format_duration(summary["elapsed"], lang))
+    columns[2].metric(ui.t("平均每张", "Per card"),
+                      schedule.format_duration(summary["per_card"], lang))
     rating_columns = st.columns(len(schedule.RATINGS))
     for column, rating in zip(rating_columns, schedule.RATINGS, strict=True):
         column.metric(ui.tr(schedule.RATING_NAMES[rating]), summary["ratings"][rating])

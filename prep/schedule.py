@@ -100,6 +100,17 @@ def format_interval(delta: timedelta, lang: str = "en") -> str:
     return _UNITS[unit].format(n=text).pick(lang)
 
 
+_SECONDS = Text("{n} 秒", "{n} s")
+
+
+def format_duration(delta: timedelta, lang: str = "en") -> str:
+    """Time spent: whole seconds under a minute ("42 s"; a short quiz is not "<1 min"), else as
+    ``format_interval``."""
+    if delta < _MINUTE:
+        return _SECONDS.format(n=round(delta.total_seconds())).pick(lang)
+    return format_interval(delta, lang)
+
+
 def pick_cards(
     question_ids: Iterable[str],
     cards: Mapping[str, Card],

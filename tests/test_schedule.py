@@ -170,3 +170,9 @@ def test_due_count_does_not_count_new_cards():
     assert schedule.due_count(ids, cards, NOW) == 1
     assert schedule.due_count(ids, cards, NOW + timedelta(days=4)) == 2
     assert schedule.due_count(["new1"], {}, NOW) == 0
+
+
+def test_format_duration_counts_seconds_under_a_minute():
+    assert schedule.format_duration(timedelta(seconds=42.4), "en") == "42 s"
+    assert schedule.format_duration(timedelta(seconds=3), "zh") == "3 秒"
+    assert schedule.format_duration(timedelta(minutes=5), "en") == "5 min"
