@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from prep import progress, schedule, ui
+from prep import progress, study, ui, ui_store
+from prep.i18n import Text
 from prep.store import StoreError
 
 lang = ui.setup_page("首页", "Home")
@@ -22,57 +23,53 @@ st.markdown(ui.t(
 ui.show_bank_problems(bank)
 
 DESCRIPTIONS = {
-    "pages/1_Browse.py": ("按章节阅读题目，搜索、筛选，答案点开才显示。",
-                          "Read by section, search and filter; answers stay hidden until you ask."),
-    "pages/2_Quiz.py": ("一次一张卡片，自评后由 FSRS 安排下次复习。",
-                        "One card at a time; grade yourself and FSRS schedules the next review."),
-    "pages/3_Lab.py": ("运行注意力模块，拖动滑块看热力图变化。",
-                       "Run attention modules and watch the heatmaps follow the sliders."),
-    "pages/4_Practice.py": ("手写面试常考的注意力代码，像在线评测一样检查。",
-                            "Write the attention code interviewers ask for; it is judged."),
-    "pages/5_Real_model.py": ("看真实预训练模型 MiniLM 里每层每头的注意力。",
-                              "See each layer and head of a real pretrained model (MiniLM)."),
-    "pages/6_Progress.py": ("复习次数、记忆保持率、各章节掌握情况与到期预测。",
-                            "Reviews, retention, mastery by section and what falls due."),
+    "pages/1_Browse.py": Text("按章节阅读题目，搜索、筛选，答案点开才显示。",
+                              "Read by section, search and filter; answers stay hidden until you "
+                              "ask."),
+    "pages/2_Quiz.py": Text("一次一张卡片，自评后由 FSRS 安排下次复习。",
+                            "One card at a time; grade yourself and FSRS schedules the next "
+                            "review."),
+    "pages/3_Lab.py": Text("运行注意力模块，拖动滑块看热力图变化。",
+                           "Run attention modules and watch the heatmaps follow the sliders."),
+    "pages/4_Practice.py": Text("手写面试常考的注意力代码，像在线评测一样检查。",
+                                "Write the attention code interviewers ask for; it is judged."),
+    "pages/5_Real_model.py": Text("看真实预训练模型 MiniLM 里每层每头的注意力。",
+                                  "See each layer and head of a real pretrained model (MiniLM)."),
+    "pages/6_Progress.py": Text("复习次数、记忆保持率、各章节掌握情况与到期预测。",
+                                "Reviews, retention, mastery by section and what falls due."),
 }
 PAGES_PER_ROW = 3
-shown = [entry for entry in ui.PAGES if entry[0] in DESCRIPTIONS and ui.page_exists(entry[0])]
+shown = [page for page in ui.PAGES if page.path in DESCRIPTIONS and ui.page_exists(page.path)]
 # One st.columns per row: on a narrow screen columns stack, and the pages keep the sidebar's order.
 for start in range(0, len(shown), PAGES_PER_ROW):
     row = shown[start:start + PAGES_PER_ROW]
-    for column, (page, zh, en, icon) in zip(st.columns(PAGES_PER_ROW), row, strict=False):
+    for column, page in zip(st.columns(PAGES_PER_ROW), row, strict=False):
         with column.container(border=True, height="stretch"):
-            ui.page_link(page, zh, en, icon)
-            st.caption(ui.t(*DESCRIPTIONS[page]))
+            ui.page_link(page.path, page.title.zh, page.title.en, page.icon)
+            st.caption(ui.tr(DESCRIPTIONS[page.path]))
 
-store = ui.store()
+store = ui_store.store()
 cards = {}
 if store is not None:
     try:
         cards = store.cards()
     except StoreError as exc:
-        ui.show_store_error(exc)
+        ui_store.show_store_error(exc)
 
-now = datetime.now(UTC)
-all_ids = [q.id for q in bank.questions]
-due_reviews = sum(1 for q in all_ids if q in cards and cards[q].due <= now)
-new_count = sum(1 for q in all_ids if q not in cards)
-metric_columns = st.columns(3)
-metric_columns[0].metric(ui.t("题目", "Questions"), len(all_ids))
-metric_columns[1].metric(ui.t("今天待复习", "Due now"), due_reviews)
-metric_columns[2].metric(ui.t("未学", "New"), new_count)
+now, tz = datetime.now(UTC), ui.timezone()
+counts = study.counts((q.id for q in bank.questions), cards, now, tz)
+ui_store.study_metrics(counts)
 
 st.subheader(ui.t("章节", "Sections"))
 table = progress.mastery(((s.id, [q.id for q in s.questions]) for s in bank.sections), cards)
 for section in bank.sections:
-    counts = table[section.id]
-    total = len(section.questions)
+    levels = table[section.id]
+    here = study.counts((q.id for q in section.questions), cards, now, tz)
     with st.container(border=True):
         st.markdown(f"**{ui.tr(section.title)}** · {ui.tr(section.description)}")
-        due_here = schedule.due_count([q.id for q in section.questions], cards, now)
         st.caption(" · ".join([
-            ui.t(f"{total} 题", f"{total} questions"),
-            *(f"{ui.tr(progress.LEVEL_NAMES[name])} {counts[name]}" for name in progress.LEVELS),
-            ui.t(f"待学 {due_here}", f"to study {due_here}"),
+            ui.t(f"{here.total} 题", f"{here.total} questions"),
+            *(f"{ui.tr(progress.LEVEL_NAMES[name])} {levels[name]}" for name in progress.LEVELS),
+            ui.t(f"待学 {here.to_study}", f"to study {here.to_study}"),
         ]))
-        st.progress(counts["mature"] / total if total else 0.0)
+        st.progress(levels["mature"] / here.total if here.total else 0.0)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from prep import exercises, export, ui
+from prep import exercises, export, filters, ui, ui_question
 from prep.bank import Question
 
 lang = ui.setup_page("浏览题库", "Browse")
@@ -32,8 +32,8 @@ def _unlink() -> None:
 @st.fragment  # revealing one answer reruns this card only, not the whole (long) list
 def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
     with st.container(border=True, key=f"{prefix}card-{q.id}"):
-        ui.question_badges(q)
-        ui.question_text(q)
+        ui_question.question_badges(q)
+        ui_question.question_text(q)
         shown = reading_mode or q.id in revealed
         with st.container(horizontal=True, vertical_alignment="center"):
             if not reading_mode:
@@ -46,7 +46,7 @@ def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
                          help=ui.t("把这道题放进地址栏，便于分享", "Put this question in the URL")):
                 st.query_params["q"] = q.id
                 st.session_state[LINKED_TOAST] = True
-                st.rerun()  # the whole page, so that the linked question shows at the top
+                st.rerun()  # the whole page, so that the linked question shows alone
             if q.module:
                 ui.page_link("pages/3_Lab.py", "在实验室中打开", "Open in Lab",
                              ":material/science:", module=q.module)
@@ -54,17 +54,17 @@ def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
                 ui.page_link("pages/4_Practice.py", "去练习", "Practise it", ":material/code:",
                              ex=exercise.id)
         if shown:
-            ui.answer_block(q)
+            ui_question.answer_block(q)
 
 
 st.title(ui.t("浏览题库", "Browse the bank"))
 if st.session_state.pop(LINKED_TOAST, False):
-    st.toast(ui.t("这道题的链接已放入地址栏，并显示在页面顶部。",
-                  "The question's link is now in the address bar, and the question at the top."))
+    st.toast(ui.t("这道题的链接已放入地址栏；页面只显示这道题。",
+                  "The question's link is now in the address bar; the page shows it alone."))
 ui.show_bank_problems(bank)
 
 linked_id = st.query_params.get("q")
-if linked_id:
+if linked_id:  # a deep link (?q=) shows that question alone, with one clear way back to the list
     linked = bank.question(linked_id)
     if linked is None:
         st.warning(ui.t(f"题库中没有编号为 `{linked_id}` 的题目。",
@@ -73,30 +73,11 @@ if linked_id:
         section = bank.section_of(linked.id)
         st.subheader(ui.t("链接的题目", "Linked question") + f" · {ui.tr(section.title)}")
         show_question(linked, reading_mode=False, prefix="linked-")
-    st.button(ui.t("查看全部题目", "Show all questions"), key="unlink", on_click=_unlink,
-              icon=":material/list:")
-    st.divider()
+    st.button(ui.t("返回全部题目", "Back to all questions"), key="unlink", on_click=_unlink,
+              icon=":material/arrow_back:", type="primary")
+    st.stop()
 
-query = st.text_input(
-    ui.t("搜索（中英文均可）", "Search (either language)"), key="browse_query",
-    placeholder=ui.t("例如：softmax、掩码、KV cache", "e.g. softmax, mask, KV cache"),
-)
-filters = st.columns(4)
-ANY = ui.t("全部", "Any")
-sections = filters[0].multiselect(
-    ui.t("章节", "Sections"), [s.id for s in bank.sections], key="browse_sections",
-    format_func=ui.format_with({s.id: s.title for s in bank.sections}), placeholder=ANY,
-)
-tags = filters[1].multiselect(ui.t("标签", "Tags"), bank.tags(), key="browse_tags",
-                              placeholder=ANY)
-difficulties = filters[2].multiselect(
-    ui.t("难度", "Difficulty"), list(ui.DIFFICULTY_NAMES), key="browse_difficulty",
-    format_func=ui.format_with(ui.DIFFICULTY_NAMES), placeholder=ANY,
-)
-types = filters[3].multiselect(
-    ui.t("题型", "Type"), list(ui.TYPE_NAMES), key="browse_type",
-    format_func=ui.format_with(ui.TYPE_NAMES), placeholder=ANY,
-)
+chosen = ui_question.filter_widget("browse", bank, search=True, types=True)
 reading_mode = st.toggle(ui.t("阅读模式（显示全部答案）", "Reading mode (show every answer)"),
                          key="browse_reading")
 
@@ -114,11 +95,11 @@ with st.expander(ui.t("导出题库（Anki / Markdown）", "Export the bank (Ank
                            file_name=f"attention-prep-{lang}.md", key="export_markdown",
                            mime="text/markdown", icon=":material/description:")
 
-found = bank.filter(query, sections=sections, tags=tags, difficulties=difficulties, types=types)
+found = chosen.apply(bank)
 # Show a page at a time: drawing all 112 cards with their formulas takes the browser seconds.
-criteria = (query, tuple(sections), tuple(tags), tuple(difficulties), tuple(types))
-if st.session_state.get(CRITERIA) != criteria:
-    st.session_state[CRITERIA], st.session_state[SHOWN] = criteria, PAGE_SIZE
+st.session_state[SHOWN] = filters.shown_count(chosen, st.session_state.get(CRITERIA),
+                                              st.session_state.get(SHOWN), PAGE_SIZE)
+st.session_state[CRITERIA] = chosen
 visible = found[: st.session_state[SHOWN]]
 st.caption(ui.t(f"找到 {len(found)} / {len(bank.questions)} 题，显示前 {len(visible)} 题",
                 f"{len(found)} of {len(bank.questions)} questions match; showing {len(visible)}"))

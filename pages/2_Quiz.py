@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from prep import schedule, ui
+from prep import schedule, study, ui, ui_question, ui_store
+from prep.i18n import Text
 from prep.quiz import QuizSession
 from prep.store import StoreError
 
@@ -17,10 +18,9 @@ SESSION = "quiz_session"
 GRADE_KEYS = {rating: str(int(rating)) for rating in schedule.RATINGS}  # "1".."4"
 DEFAULT_COUNT = 10
 MAX_COUNT = 200
-SECONDS_PER_MINUTE = 60
 
 st.title(ui.t("自测", "Quiz"))
-store = ui.store()
+store = ui_store.store()
 if store is None:
     st.stop()
 
@@ -36,14 +36,6 @@ def _act(action) -> None:
 def _plural(n: int, noun: str) -> str:
     """English count and noun: "1 card", "3 cards"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _duration(delta) -> str:
-    """A quiz duration: seconds under a minute (a quiz of a few cards is not "<1 min")."""
-    seconds = round(delta.total_seconds())
-    if seconds < SECONDS_PER_MINUTE:
-        return ui.t(f"{seconds} 秒", f"{seconds} s")
-    return schedule.format_interval(delta, lang)
 
 
 def _start(question_ids: list[str]) -> None:
@@ -71,7 +63,7 @@ def _new_quiz() -> None:
 
 
 if "quiz_error" in st.session_state:
-    ui.show_store_error(st.session_state.pop("quiz_error"))
+    ui_store.show_store_error(st.session_state.pop("quiz_error"))
 
 session: QuizSession | None = st.session_state.get(SESSION)
 
@@ -80,41 +72,29 @@ if session is None:
     try:
         cards = store.cards()
     except StoreError as exc:
-        ui.show_store_error(exc)
+        ui_store.show_store_error(exc)
         st.stop()
-    columns = st.columns(2)
-    any_label = ui.t("全部", "Any")
-    sections = columns[0].multiselect(
-        ui.t("章节", "Sections"), [s.id for s in bank.sections],
-        key="quiz_sections",
-        format_func=ui.format_with({s.id: s.title for s in bank.sections}), placeholder=any_label,
-    )
-    tags = columns[1].multiselect(ui.t("标签", "Tags"), bank.tags(), key="quiz_tags",
-                                  placeholder=any_label)
-    difficulties = columns[0].multiselect(
-        ui.t("难度", "Difficulty"), list(ui.DIFFICULTY_NAMES), key="quiz_difficulty",
-        format_func=ui.format_with(ui.DIFFICULTY_NAMES), placeholder=any_label,
-    )
+    chosen = ui_question.filter_widget("quiz", bank, columns=3)
     st.session_state.setdefault("quiz_count", DEFAULT_COUNT)  # kept across quizzes (ui)
-    count = columns[1].number_input(ui.t("题数", "Cards"), min_value=1, max_value=MAX_COUNT,
-                                    step=1, key="quiz_count")
-    due_only = st.radio(
+    count_column, what_column = st.columns([1, 3])
+    count = count_column.number_input(ui.t("题数", "Cards"), min_value=1, max_value=MAX_COUNT,
+                                      step=1, key="quiz_count")
+    due_only = what_column.radio(
         ui.t("学什么", "What to study"), [True, False], key="quiz_due_only", horizontal=True,
         format_func=ui.format_with({
-            True: {"zh": "到期的（先复习，再新题）", "en": "What is due (reviews, then new)"},
-            False: {"zh": "全部（包括未到期的）", "en": "Everything (study ahead)"},
+            True: Text("到期的（先复习，再新题）", "What is due (reviews, then new)"),
+            False: Text("全部（包括未到期的）", "Everything (study ahead)"),
         }),
     )
-    selected = [q.id for q in bank.filter(sections=sections, tags=tags, difficulties=difficulties)]
+    selected = chosen.ids(bank)
     now = datetime.now(UTC)
     queue = schedule.pick_cards(selected, cards, now, count=int(count), due_only=due_only)
-    due_reviews = sum(1 for q in selected if q in cards and cards[q].due <= now)
-    new_count = sum(q not in cards for q in selected)
+    counts = study.counts(selected, cards, now, ui.timezone())
     st.caption(ui.t(
-        f"所选范围 {len(selected)} 题：待复习 {due_reviews}，新题 {new_count}。"
+        f"所选范围 {counts.total} 题：现在到期 {counts.due_now}，新题 {counts.new}。"
         f"本次 {len(queue)} 张。",
-        f"{_plural(len(selected), 'question')} selected: {due_reviews} due, {new_count} new. "
-        f"This quiz: {_plural(len(queue), 'card')}.",
+        f"{_plural(counts.total, 'question')} selected: {counts.due_now} due, "
+        f"{counts.new} new. This quiz: {_plural(len(queue), 'card')}.",
     ))
     if queue:
         st.button(ui.t("开始", "Start"), key="quiz_start", type="primary", on_click=_start,
@@ -131,8 +111,9 @@ if session.done:
     st.subheader(ui.t("本次小结", "Summary"))
     columns = st.columns(3)
     columns[0].metric(ui.t("卡片", "Cards"), summary["cards"])
-    columns[1].metric(ui.t("用时", "Time"), _duration(summary["elapsed"]))
-    columns[2].metric(ui.t("平均每张", "Per card"), _duration(summary["per_card"]))
+    columns[1].metric(ui.t("用时", "Time"), schedule.format_duration(summary["elapsed"], lang))
+    columns[2].metric(ui.t("平均每张", "Per card"),
+                      schedule.format_duration(summary["per_card"], lang))
     rating_columns = st.columns(len(schedule.RATINGS))
     for column, rating in zip(rating_columns, schedule.RATINGS, strict=True):
         column.metric(ui.tr(schedule.RATING_NAMES[rating]), summary["ratings"][rating])
@@ -155,11 +136,11 @@ st.progress(session.index / len(session.queue),
             text=ui.t(f"第 {session.index + 1} / {len(session.queue)} 张",
                       f"Card {session.index + 1} of {len(session.queue)}"))
 with st.container(border=True, key="quiz_card"):
-    ui.question_badges(question)
-    ui.question_text(question)
+    ui_question.question_badges(question)
+    ui_question.question_text(question)
     if session.revealed:
         st.divider()
-        ui.answer_block(question, explanation=False)
+        ui_question.answer_block(question, explanation=False)
 
 if not session.revealed:
     st.button(ui.t("显示答案", "Show answer"), key="quiz_reveal", type="primary",
@@ -179,7 +160,7 @@ else:
         )
     with st.expander(ui.t("解析、代码与参考", "Explanation, code and references"),
                      key="quiz_explanation"):
-        ui.explanation_block(question)
+        ui_question.explanation_block(question)
 
 with st.container(horizontal=True):
     if session.grades:

@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from prep import settings, ui
+from prep import practice_report, settings, ui, ui_question
 
 lang = ui.setup_page("编程练习", "Practice")
 
@@ -16,8 +16,6 @@ DRAFTS = "practice_drafts"     # exercise id -> the learner's code; not a widget
 REPORTS = "practice_reports"   # survives page switches (Streamlit drops unrendered widgets)
 HINTS = "practice_hints"       # exercise id -> number of hints revealed
 PICK = "practice_exercise"
-CURRENT = "practice_current"   # the exercise shown last (not a widget key)
-LANG_SEEN = "practice_lang"    # the language of the last run
 EXERCISE_PARAM = "ex"
 EDITOR_HEIGHT = 380
 EDITOR_CSS = ("<style>[class*='st-key-practice_code_'] textarea {font-family: "
@@ -39,16 +37,8 @@ drafts: dict[str, str] = st.session_state.setdefault(DRAFTS, {})
 reports: dict[str, judge.Report] = st.session_state.setdefault(REPORTS, {})
 hints_shown: dict[str, int] = st.session_state.setdefault(HINTS, {})
 
-if PICK not in st.session_state:
-    linked = st.query_params.get(EXERCISE_PARAM)
-    st.session_state[PICK] = linked if linked in exercises else next(iter(exercises))
-elif st.session_state.get(LANG_SEEN, lang) != lang or st.session_state[PICK] not in exercises:
-    # The picker shows titles in the page's language and Streamlit keeps its value in the
-    # browser as the title: after a language switch, set it again (it fell back to the first
-    # exercise and put the old title in the URL).
-    current = st.session_state.get(CURRENT)
-    st.session_state[PICK] = current if current in exercises else next(iter(exercises))
-st.session_state[LANG_SEEN] = lang
+linked = st.query_params.get(EXERCISE_PARAM)
+ui.keep_choice(PICK, list(exercises), default=linked)  # titles are translated: keep the choice
 
 
 def _on_pick() -> None:
@@ -60,7 +50,6 @@ exercise_id = st.selectbox(
     format_func=ui.format_with({i: e.title for i, e in exercises.items()}),
 )
 exercise = exercises[exercise_id]
-st.session_state[CURRENT] = exercise_id
 editor_key = f"practice_code_{exercise_id}"
 
 
@@ -79,7 +68,7 @@ def _more_hint() -> None:
 
 left, right = st.columns([5, 6], gap="large")
 with left:
-    st.caption(ui.tr(ui.DIFFICULTY_NAMES[exercise.difficulty]))
+    st.caption(ui.tr(ui_question.DIFFICULTY_NAMES[exercise.difficulty]))
     st.markdown(ui.tr(exercise.statement))
     ui.page_link("pages/1_Browse.py", "题库中的这道题", "This question in the bank",
                  icon=":material/menu_book:", q=exercise.bank_id)
@@ -118,19 +107,18 @@ if report is not None:
          f"{report.seconds:.2f} s)")
     if report.results:
         st.dataframe(
-            report.rows(lang), hide_index=True, width="stretch",
+            practice_report.table(report, lang), hide_index=True, width="stretch",
             column_config={
                 "test": ui.t("测试", "Test"), "status": ui.t("结果", "Result"),
                 "message": ui.t("说明", "Message"),
-                "max_abs_diff": st.column_config.NumberColumn(ui.t("最大绝对误差", "Max abs diff"),
-                                                              format="%.2e"),
+                "max_abs_diff": ui.t("最大绝对误差", "Max abs diff"),
             },
         )
-        failing = [r for r in report.results if r.status != judge.PASSED]
-        if failing:
+        notes = practice_report.failure_notes(report, lang, judge.PASSED)
+        if notes:
             with st.container(key="practice_failures"):
-                for r in failing:
-                    st.markdown(f"**{r.name[lang]}** — {r.message[lang]}")
+                for name, message in notes:
+                    st.markdown(f"**{name}** — {message}")
     if report.output:
         with st.expander(ui.t("程序输出", "Printed output")):
             st.code(report.output, language=None)

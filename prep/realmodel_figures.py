@@ -1,13 +1,13 @@
 """Figures for the real-model page: one head's heatmap, and every head as a small thumbnail.
 
 The head's heatmap is ``attention.viz.heatmaps`` (exact values on hover). The grid of
-L x H thumbnails is ONE image: each head's (T, T) map is coloured with a colour-blind-safe scale,
-tiled into a canvas and sent as a PNG (Plotly's ``binary_string``). 72 heatmap traces of 128 x 128
-would send megabytes (float32: 72 x 128 x 128 x 4 bytes, base64 on top); the PNG of real attention
-is a few hundred kB, so a 128-token sentence stays within the 1 MB per rerun budget
+layers x H thumbnails is ONE image: each head's (T, T) map is coloured with a colour-blind-safe
+scale, tiled into a canvas and sent as a PNG (Plotly's ``binary_string``). 72 heatmap traces of
+128 x 128 would send megabytes (float32: 72 x 128 x 128 x 4 bytes, base64 on top); the PNG of real
+attention is a few hundred kB, so a 128-token sentence stays within the 1 MB per rerun budget
 (``benchmarks/bench_realmodel.py``).
 
-Shape legend: L layers, H heads, T tokens.
+Shape legend: layers (spelled out: L is a query length elsewhere), H heads, T tokens.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _max_pool(tile: np.ndarray, size: int) -> np.ndarray:
 def thumbnail_canvas(
     attentions: np.ndarray, colorscale: str = COLORSCALE, *, per_head_scale: bool = True
 ) -> tuple[np.ndarray, int, int]:
-    """Tile (L, H, T, T) weights into one RGB image.
+    """Tile (layers, H, T, T) weights into one RGB image.
 
     The colour runs from 0 (bottom of the scale) to each head's largest weight, or to 1 when
     ``per_head_scale`` is False.
@@ -67,18 +67,18 @@ def thumbnail_canvas(
     """
     if attentions.ndim != 4 or attentions.shape[-1] != attentions.shape[-2]:
         raise ValueError(
-            f"attentions: expected shape (L, H, T, T), got {tuple(attentions.shape)}"
+            f"attentions: expected shape (layers, H, T, T), got {tuple(attentions.shape)}"
         )
     layers, heads = attentions.shape[:2]
-    tiles = _max_pool(np.asarray(attentions, dtype=np.float32), MAX_TILE_PX)  # (L, H, t, t)
+    tiles = _max_pool(np.asarray(attentions, dtype=np.float32), MAX_TILE_PX)  # (layers, H, t, t)
     if per_head_scale:
         # Each thumbnail from 0 to its own largest weight: a diffuse head stays readable.
-        peak = tiles.max(axis=(-2, -1), keepdims=True)  # (L, H, 1, 1)
+        peak = tiles.max(axis=(-2, -1), keepdims=True)  # (layers, H, 1, 1)
         tiles = tiles / np.where(peak > 0, peak, 1.0)
     tile = tiles.shape[-1]
     gap = max(1, tile // GAP_FRACTION)
     levels = np.clip(np.rint(tiles * (LEVELS - 1)), 0, LEVELS - 1).astype(np.intp)
-    coloured = _palette(colorscale)[levels]  # (L, H, t, t, 3)
+    coloured = _palette(colorscale)[levels]  # (layers, H, t, t, 3)
     height = layers * tile + (layers - 1) * gap
     width = heads * tile + (heads - 1) * gap
     canvas = np.empty((height, width, 3), dtype=np.uint8)
@@ -107,7 +107,7 @@ def head_grid(
     """Every head of every layer as a thumbnail, in one PNG image; rows = layers, columns = heads.
 
     Args:
-        attentions: (L, H, T, T).
+        attentions: (layers, H, T, T).
         selected: (layer, head) to outline.
     """
     canvas, tile, gap = thumbnail_canvas(attentions, colorscale, per_head_scale=per_head_scale)

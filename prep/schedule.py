@@ -13,14 +13,16 @@ from datetime import datetime, timedelta
 
 from fsrs import Card, Rating, ReviewLog, Scheduler
 
+from prep.i18n import Text, normalize
+
 DESIRED_RETENTION = 0.9
 SCHEDULER = Scheduler(desired_retention=DESIRED_RETENTION)
 RATINGS = (Rating.Again, Rating.Hard, Rating.Good, Rating.Easy)
 RATING_NAMES = {
-    Rating.Again: {"zh": "重来", "en": "Again"},
-    Rating.Hard: {"zh": "困难", "en": "Hard"},
-    Rating.Good: {"zh": "良好", "en": "Good"},
-    Rating.Easy: {"zh": "简单", "en": "Easy"},
+    Rating.Again: Text("重来", "Again"),
+    Rating.Hard: Text("困难", "Hard"),
+    Rating.Good: Text("良好", "Good"),
+    Rating.Easy: Text("简单", "Easy"),
 }
 _CARD_ID_HEX_DIGITS = 12  # 48 bits: a stable card id that fits SQLite's and Anki's integers
 
@@ -29,12 +31,13 @@ _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
 _DAYS_PER_MONTH = 30
 _DAYS_PER_YEAR = 365
+_LESS_THAN_A_MINUTE = Text("<1分钟", "<1 min")
 _UNITS = {
-    "min": {"zh": "{n}分钟", "en": "{n} min"},
-    "h": {"zh": "{n}小时", "en": "{n} h"},
-    "d": {"zh": "{n}天", "en": "{n} d"},
-    "mo": {"zh": "{n}个月", "en": "{n} mo"},
-    "y": {"zh": "{n}年", "en": "{n} y"},
+    "min": Text("{n}分钟", "{n} min"),
+    "h": Text("{n}小时", "{n} h"),
+    "d": Text("{n}天", "{n} d"),
+    "mo": Text("{n}个月", "{n} mo"),
+    "y": Text("{n}年", "{n} y"),
 }
 
 
@@ -78,9 +81,9 @@ def _number(value: float) -> str:
 
 def format_interval(delta: timedelta, lang: str = "en") -> str:
     """A short human interval as Anki shows it: "<1 min", "10 min", "5 h", "3 d", "1.5 mo"."""
-    lang = lang if lang in ("zh", "en") else "en"
+    lang = normalize(lang)
     if delta < _MINUTE:
-        return "<1分钟" if lang == "zh" else "<1 min"
+        return _LESS_THAN_A_MINUTE.pick(lang)
     if delta < _HOUR:
         unit, value = "min", delta / _MINUTE
     elif delta < _DAY:
@@ -94,7 +97,18 @@ def format_interval(delta: timedelta, lang: str = "en") -> str:
         else:
             unit, value = "y", days / _DAYS_PER_YEAR
     text = str(round(value)) if unit in ("min", "h", "d") else _number(value)
-    return _UNITS[unit][lang].format(n=text)
+    return _UNITS[unit].format(n=text).pick(lang)
+
+
+_SECONDS = Text("{n} 秒", "{n} s")
+
+
+def format_duration(delta: timedelta, lang: str = "en") -> str:
+    """Time spent: whole seconds under a minute ("42 s"; a short quiz is not "<1 min"), else as
+    ``format_interval``."""
+    if delta < _MINUTE:
+        return _SECONDS.format(n=round(delta.total_seconds())).pick(lang)
+    return format_interval(delta, lang)
 
 
 def pick_cards(
@@ -124,5 +138,8 @@ def pick_cards(
 
 
 def due_count(question_ids: Iterable[str], cards: Mapping[str, Card], until: datetime) -> int:
-    """How many of the questions are due by ``until``, new ones included."""
-    return sum(1 for q in set(question_ids) if q not in cards or cards[q].due <= until)
+    """How many of the questions have a card due by ``until``.
+
+    New questions (no card yet) are not due: they are counted apart (``prep.study.counts``).
+    """
+    return sum(1 for q in set(question_ids) if q in cards and cards[q].due <= until)

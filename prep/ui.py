@@ -1,25 +1,30 @@
 """Shared Streamlit pieces: page set-up, the sidebar language switch, the cached bank, messages.
 
-The only module of ``prep`` that imports Streamlit. Every page starts with
+With ``prep/ui_store.py`` (the progress store in a page) and ``prep/ui_question.py`` (questions
+and the filter widget), the only modules of ``prep`` that import Streamlit. Every page starts with
 ``lang = ui.setup_page(title_zh, title_en)`` so that a deep link works as the very first request.
+``ui.t(zh, en)`` picks a literal, ``ui.tr(text)`` a ``prep.i18n.Text``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
 from prep import i18n, settings
-from prep.store import DEFAULT_USER, Store, StoreError
+from prep.i18n import Text
 
 if TYPE_CHECKING:
-    from prep.bank import Bank, Question
+    from prep.bank import Bank
 
-APP_TITLE = {"zh": "注意力机制面试备考", "en": "Attention interview prep"}
-LANG_LABELS = {"zh": "中文", "en": "English"}
+APP_TITLE = Text("注意力机制面试备考", "Attention interview prep")
+LANG_LABELS = {"zh": "中文", "en": "English"}  # each language named in itself, never translated
 _LANG_STATE = "_lang"           # the session's language, kept across pages
 _LANG_WIDGET = "_lang_choice"   # the sidebar radio's own key
 LANG_PARAM = "lang"             # ?lang=en in the URL
@@ -68,7 +73,7 @@ def setup_page(title_zh: str, title_en: str, *, layout: str = "wide") -> str:
     current = _resolve_lang()
     title = title_zh if current == "zh" else title_en
     st.set_page_config(
-        page_title=f"{title} · {APP_TITLE[current]}",
+        page_title=f"{title} · {APP_TITLE.pick(current)}",
         page_icon="🎯",
         layout=layout,
         initial_sidebar_state="auto",
@@ -76,9 +81,9 @@ def setup_page(title_zh: str, title_en: str, *, layout: str = "wide") -> str:
     if st.query_params.get(LANG_PARAM) != current:
         st.query_params[LANG_PARAM] = current
     with st.sidebar:
-        st.caption(APP_TITLE[current])
-        for page, zh, en, icon in PAGES:
-            page_link(page, zh, en, icon)
+        st.caption(APP_TITLE.pick(current))
+        for entry in PAGES:
+            page_link(entry.path, entry.title.zh, entry.title.en, entry.icon)
         st.divider()
         st.session_state[_LANG_WIDGET] = current
         st.radio(
@@ -102,8 +107,8 @@ def t(zh: str, en: str) -> str:
     return zh if lang() == "zh" else en
 
 
-def tr(text: Mapping[str, str]) -> str:
-    """A bilingual mapping ({"zh": ..., "en": ...} or a bank Text) in the session's language."""
+def tr(text: Text | Mapping[str, str]) -> str:
+    """A ``Text`` in the session's language (a plain {"zh", "en"} mapping is still accepted)."""
     return i18n.pick(text, lang())
 
 
@@ -112,7 +117,7 @@ def hover_names() -> tuple[str, str, str]:
     return t("查询", "query"), t("键", "key"), t("权重", "weight")
 
 
-def format_with(texts: Mapping[object, Mapping[str, str]]) -> Callable[[object], str]:
+def format_with(texts: Mapping[object, Text | Mapping[str, str]]) -> Callable[[object], str]:
     """A widget ``format_func`` giving each option's text in the language of this run.
 
     Resolved now, not when called: AppTest calls format functions outside the script run.
@@ -134,6 +139,46 @@ def bank() -> Bank:
     return _load_bank(str(settings.content_dir()))
 
 
+_KEPT_CHOICE = "_kept_choice:{key}"   # the last value of a choice widget, outside the widget
+_KEPT_LANG = "_kept_choice_lang:{key}"  # the language that value was chosen in
+
+
+def keep_choice(key: str, options: Sequence[Hashable], default: Hashable | None = None) -> None:
+    """Keep a choice widget's value across a language switch; call it just before the widget.
+
+    A selectbox or radio whose ``format_func`` shows translated labels loses its value when the
+    language changes (the browser holds it as the old label; Streamlit falls back to the first
+    option). This remembers each run's value under a private key and, on the first run in a new
+    language (or when the value is no longer among ``options``), puts it back in
+    ``st.session_state[key]`` before the widget is drawn.
+
+    Args:
+        key: the widget's ``key``.
+        options: the widget's options (the values, not their labels); must not be empty.
+        default: the value when the widget has none yet (e.g. from a deep link); ignored when
+            not among ``options``. Without it, the remembered value, else the first option.
+    """
+    if not options:
+        raise ValueError(f"options: expected at least one option for {key!r}, got none")
+    state, current = st.session_state, lang()
+    kept, kept_lang = _KEPT_CHOICE.format(key=key), _KEPT_LANG.format(key=key)
+    remembered = state.get(kept)
+    fallback = remembered if remembered in options else options[0]
+    if key not in state:
+        state[key] = default if default in options else fallback
+    elif state.get(kept_lang, current) != current or state[key] not in options:
+        state[key] = fallback
+    state[kept], state[kept_lang] = state[key], current
+
+
+def timezone() -> tzinfo:
+    """The browser's time zone (for "today"), UTC when the browser does not say or is unknown."""
+    try:
+        return ZoneInfo(st.context.timezone) if st.context.timezone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
 def show_error(message: str) -> None:
     """A clear message in the page, never a traceback."""
     st.error(message, icon="⚠️")
@@ -153,16 +198,25 @@ def show_bank_problems(the_bank: Bank) -> None:
 
 # -- navigation ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Page:
+    """One page of the app: its file (relative to app.py), its name and its icon."""
+
+    path: str
+    title: Text
+    icon: str
+
+
 # Every page, as the sidebar lists it (Streamlit's own page list is off in .streamlit/config.toml:
 # it would call the home page "app" and drop ?lang=). A page whose file is absent is left out.
 PAGES = (
-    ("app.py", "首页", "Home", ":material/home:"),
-    ("pages/1_Browse.py", "浏览题库", "Browse", ":material/menu_book:"),
-    ("pages/2_Quiz.py", "自测", "Quiz", ":material/quiz:"),
-    ("pages/3_Lab.py", "实验室", "Lab", ":material/science:"),
-    ("pages/4_Practice.py", "编程练习", "Practice", ":material/code:"),
-    ("pages/5_Real_model.py", "真实模型", "Real model", ":material/model_training:"),
-    ("pages/6_Progress.py", "学习进度", "Progress", ":material/insights:"),
+    Page("app.py", Text("首页", "Home"), ":material/home:"),
+    Page("pages/1_Browse.py", Text("浏览题库", "Browse"), ":material/menu_book:"),
+    Page("pages/2_Quiz.py", Text("自测", "Quiz"), ":material/quiz:"),
+    Page("pages/3_Lab.py", Text("实验室", "Lab"), ":material/science:"),
+    Page("pages/4_Practice.py", Text("编程练习", "Practice"), ":material/code:"),
+    Page("pages/5_Real_model.py", Text("真实模型", "Real model"), ":material/model_training:"),
+    Page("pages/6_Progress.py", Text("学习进度", "Progress"), ":material/insights:"),
 )
 
 
@@ -178,126 +232,6 @@ def page_link(page: str, zh: str, en: str, icon: str | None = None, **params: st
     st.page_link(page, label=t(zh, en), icon=icon, query_params={LANG_PARAM: lang(), **params})
 
 
-# -- progress store -----------------------------------------------------------------------------
-
-
-@st.cache_resource(show_spinner=False)
-def _open_store(path: str, user: str) -> Store:
-    return Store(path, user=user)
-
-
-def learner() -> str | None:
-    """Whose progress this session reads and writes.
-
-    Without ATTN_PREP_USER_KEY, the one local learner. With it (a host serving many learners),
-    the value an auth proxy (``server.trustedUserHeaders``) or ``st.login`` put in ``st.user``
-    under that key; None when the request carries none (never someone else's progress).
-    """
-    key = settings.user_key()
-    if key is None:
-        return DEFAULT_USER
-    value = st.user.get(key)
-    return str(value) if value else None
-
-
-def store() -> Store | None:
-    """The progress store, or None after showing a clear message (damaged, locked, read-only).
-
-    A failure is not cached: once the file is fixed, the next rerun opens it.
-    """
-    user = learner()
-    if user is None:
-        show_error(t(
-            f"这个实例按学习者分别保存进度，但本次请求没有说明你是谁（st.user 中没有 "
-            f"`{settings.user_key()}`）。请通过所在机构的登录页面进入。",
-            f"This instance keeps progress per learner, but this request does not say who you "
-            f"are (st.user has no `{settings.user_key()}`). Please come in through your "
-            f"organisation's sign-in page.",
-        ))
-        return None
-    try:
-        return _open_store(str(settings.db_path()), user)
-    except StoreError as exc:
-        show_store_error(exc)
-        return None
-
-
-_STORE_ERRORS_ZH = {
-    "corrupt": "学习进度数据库 `{path}` 已损坏，或不是 SQLite 文件。文件保持原样、未被修改："
-               "把它移走（或恢复备份），应用就会新建一个。",
-    "locked": "学习进度数据库 `{path}` 正被另一个程序锁定。请关闭那个程序，或稍候再试。",
-    "readonly": "学习进度数据库 `{path}` 无法写入（文件或所在文件夹是只读的），进度无法保存。"
-                "请修改权限，或把 ATTN_PREP_DB 指向一个可写的路径。",
-    "newer": "学习进度数据库 `{path}` 由更新版本的本应用写入，已保持原样；请升级应用后再使用。",
-    "error": "学习进度数据库 `{path}` 无法使用（文件保持原样，未被修改）。",
-}
-
-
-def store_error_text(exc: StoreError) -> str:
-    """The store's message in the session's language (the English original as detail in zh)."""
-    if lang() != "zh":
-        return str(exc)
-    template = _STORE_ERRORS_ZH.get(exc.kind, _STORE_ERRORS_ZH["error"])
-    return template.format(path=exc.path) + f"\n\n详情：{exc}"
-
-
-def show_store_error(exc: StoreError) -> None:
-    show_error(store_error_text(exc))
-
-
-# -- question rendering -------------------------------------------------------------------------
-
-DIFFICULTY_NAMES = {
-    "easy": {"zh": "简单", "en": "easy"},
-    "medium": {"zh": "中等", "en": "medium"},
-    "hard": {"zh": "困难", "en": "hard"},
-}
-DIFFICULTY_COLORS = {"easy": "green", "medium": "orange", "hard": "red"}
-TYPE_NAMES = {
-    "concept": {"zh": "概念", "en": "concept"},
-    "calculation": {"zh": "计算", "en": "calculation"},
-    "coding": {"zh": "编程", "en": "coding"},
-    "find-the-bug": {"zh": "找 bug", "en": "find the bug"},
-    "design": {"zh": "设计", "en": "design"},
-    "comparison": {"zh": "比较", "en": "comparison"},
-}
-
-
 def markdown(text: str) -> None:
     """Bank text: Markdown with LaTeX ($...$), never raw HTML (a file cannot inject script)."""
     st.markdown(text, unsafe_allow_html=False)
-
-
-def question_badges(q: Question) -> None:
-    difficulty, kind = str(q.difficulty), str(q.type)
-    st.markdown(
-        f":{DIFFICULTY_COLORS.get(difficulty, 'gray')}-badge[{tr(DIFFICULTY_NAMES[difficulty])}] "
-        f":blue-badge[{tr(TYPE_NAMES.get(kind, {'zh': kind, 'en': kind}))}] "
-        + " ".join(f":gray-badge[{tag}]" for tag in q.tags)
-        + f"  `{q.id}`"
-    )
-
-
-def question_text(q: Question) -> None:
-    markdown(tr(q.question))
-
-
-def answer_block(q: Question, *, explanation: bool = True) -> None:
-    """The answer of a revealed question, then (unless ``explanation`` is False) the rest."""
-    st.markdown(f"**{t('答案', 'Answer')}**")
-    markdown(tr(q.answer))
-    if explanation:
-        explanation_block(q)
-
-
-def explanation_block(q: Question) -> None:
-    """Explanation, code and references of a revealed question."""
-    st.markdown(f"**{t('解析', 'Explanation')}**")
-    markdown(tr(q.explanation))
-    if q.code:
-        st.code(q.code, language="python")
-    if q.references:
-        st.markdown(f"**{t('参考', 'References')}**")
-        for ref in q.references:
-            title = ref.title.replace("[", "(").replace("]", ")")
-            st.markdown(f"- [{title}]({ref.url})" if ref.url else f"- {title}")

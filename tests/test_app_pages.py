@@ -130,6 +130,20 @@ def test_a_deep_link_opens_its_question_revealable():
     assert "q" not in at.query_params and "链接的题目" not in text_of(at)
 
 
+def test_bug16_6_a_deep_link_shows_only_its_question_with_a_way_back():
+    at = open_page("pages/1_Browse.py", lang="en")
+    at.query_params["q"] = "fx-gqa-kv-cache"
+    at.run()
+    assert not at.exception
+    assert shown_question_ids(at) == []  # no full list below the linked question
+    assert [b.key for b in at.button if b.key.startswith("linked-reveal-")] == [
+        "linked-reveal-fx-gqa-kv-cache"]
+    assert at.button(key="unlink").label == "Back to all questions"
+    at.button(key="unlink").click().run()
+    assert "q" not in at.query_params
+    assert len(shown_question_ids(at)) == 5
+
+
 def test_a_deep_link_to_an_unknown_question_says_so():
     at = open_page("pages/1_Browse.py")
     at.query_params["q"] = "no-such-question"

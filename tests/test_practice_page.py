@@ -157,3 +157,15 @@ def test_heatmaps_beside_the_reference_are_labelled_in_chinese():
     assert "你的权重" in spec and "参考权重" in spec
     assert "查询 %{y}" in spec and "权重" in spec
     assert "query" not in spec and "weight" not in spec
+
+
+def test_bug16_9_time_limit_message_shows_once_and_no_none_in_the_table():
+    at = _open(ex="sinusoidal")
+    _editor(at, "sinusoidal").set_value("while True:\n    pass\n")
+    at.button(key="practice_run").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    shown = [w.value for w in at.warning] + [m.value for m in at.markdown]
+    shown += [str(v) for v in table["message"]]
+    assert sum("Time limit exceeded" in text for text in shown) == 1, shown
+    assert "None" not in {str(v) for v in table["max_abs_diff"]}

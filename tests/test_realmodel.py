@@ -205,7 +205,7 @@ def test_uniform_rows_have_entropy_log_t_and_a_shift_is_a_previous_token_head():
 
 
 def test_head_statistics_reject_a_wrong_shape():
-    expected = r"attentions: expected shape \(L, H, T, T\), got \(2, 3\)"
+    expected = r"attentions: expected shape \(layers, H, T, T\), got \(2, 3\)"
     with pytest.raises(ValueError, match=expected):
         realmodel.head_statistics(np.zeros((2, 3)), [0], [1])
 

@@ -180,6 +180,16 @@ def test_chinese_input_explains_the_unk_tokens(lang, words):
     assert not any("[UNK]" in i.value for i in at.info)
 
 
+def test_bug16_9_one_unknown_token_is_singular():
+    at = open_page("en")
+    at.text_input(key="rm_a").input("The cat 🙂 sat.").run()
+    assert not at.exception
+    notes = [i.value for i in at.info if "[UNK]" in i.value]
+    assert len(notes) == 1 and notes[0].startswith("1 token is [UNK]:"), notes
+    at.text_input(key="rm_a").input("The cat 🙂 sat ☃.").run()
+    assert any(i.value.startswith("2 tokens are [UNK]:") for i in at.info)
+
+
 def test_head_heatmap_hover_and_colour_bar_are_in_chinese():
     spec = heatmap_spec(open_page("zh"))
     assert spec["layout"]["coloraxis"]["colorbar"]["title"]["text"] == "权重"

@@ -77,7 +77,6 @@ def test_pick_cards_puts_overdue_first_then_new_then_nothing_ahead_when_due_only
         "later", "late", "new1", "new2"]
     assert schedule.pick_cards(ids, cards, NOW, count=10, due_only=False)[-1] == "future"
     assert schedule.pick_cards(ids, cards, NOW, count=3, due_only=True) == ["later", "late", "new1"]
-    assert schedule.due_count(ids, cards, NOW) == 4
 
 
 def test_pick_cards_refuses_a_negative_count():
@@ -162,3 +161,18 @@ def test_grading_before_reveal_is_refused():
     quiz = QuizSession(["a"], started=NOW)
     with pytest.raises(ValueError, match="reveal"):
         quiz.grade(Rating.Good, None, NOW)
+
+
+def test_due_count_does_not_count_new_cards():
+    """Bug (issue 10): due_count counted questions never studied as due."""
+    cards = {"late": card_due(NOW - timedelta(days=2)), "future": card_due(NOW + timedelta(days=3))}
+    ids = ["new1", "late", "future", "new2"]
+    assert schedule.due_count(ids, cards, NOW) == 1
+    assert schedule.due_count(ids, cards, NOW + timedelta(days=4)) == 2
+    assert schedule.due_count(["new1"], {}, NOW) == 0
+
+
+def test_format_duration_counts_seconds_under_a_minute():
+    assert schedule.format_duration(timedelta(seconds=42.4), "en") == "42 s"
+    assert schedule.format_duration(timedelta(seconds=3), "zh") == "3 秒"
+    assert schedule.format_duration(timedelta(minutes=5), "en") == "5 min"
