@@ -5,11 +5,17 @@ Every eager path returns ``AttentionOutput(output, weights)``. Masks follow
 attend, a float mask is added to the scores. Conversions between mask conventions live in
 :mod:`attention.masks` only.
 
+Shape legend (one meaning per letter across the package):
+    B batch, H heads, Hkv key/value heads, L query length, S key length, E embed_dim,
+    D head dim; ``N...`` any batch dimensions in the functional forms.
+
 Contents (one concept per file):
     functional   scaled_dot_product_attention, AttentionOutput (torch SDPA's signature + weights)
-    masks        causal / sliding-window / padding masks, converters from nn.MultiheadAttention
+    masks        causal / sliding-window / streaming / padding masks, converters from torch MHA
+    heads        ProjectedAttention (the one projection path), split_heads, merge_heads, repeat_kv
     multihead    MultiHeadAttention (+ from_torch), SelfAttention, InteractiveAttention
-    gqa          GroupedQueryAttention (MQA when num_kv_heads=1), repeat_kv
+    gqa          GroupedQueryAttention (MQA when num_kv_heads=1)
+    kv_cache     KVCache (decoding: keys/values appended, bottom-right causal alignment)
     additive     AdditiveAttention (Bahdanau)
     positional   sinusoidal_encoding, apply_rope, alibi_slopes, alibi_bias
     tiled        tiled_attention (FlashAttention's online softmax, never builds L x S)
@@ -27,7 +33,9 @@ Example (a notebook)::
 from attention import masks, positional, viz
 from attention.additive import AdditiveAttention
 from attention.functional import AttentionOutput, scaled_dot_product_attention
-from attention.gqa import GroupedQueryAttention, repeat_kv
+from attention.gqa import GroupedQueryAttention
+from attention.heads import ProjectedAttention, merge_heads, repeat_kv, split_heads
+from attention.kv_cache import KVCache
 from attention.linear import linear_attention
 from attention.multihead import InteractiveAttention, MultiHeadAttention, SelfAttention
 from attention.tiled import tiled_attention
@@ -37,13 +45,17 @@ __all__ = [
     "AttentionOutput",
     "GroupedQueryAttention",
     "InteractiveAttention",
+    "KVCache",
     "MultiHeadAttention",
+    "ProjectedAttention",
     "SelfAttention",
     "linear_attention",
     "masks",
+    "merge_heads",
     "positional",
     "repeat_kv",
     "scaled_dot_product_attention",
+    "split_heads",
     "tiled_attention",
     "viz",
 ]
