@@ -41,6 +41,7 @@ from attention.heads import merge_heads, split_heads
 from attention.masks import causal_mask
 
 LAMBDA_INIT_STD = 0.1  # the paper's init of the four lambda vectors: N(0, 0.1^2)
+RMS_NORM_EPS = 1e-5  # the per-head normalisation's epsilon, as in the paper's code
 
 
 def lambda_init_for(depth: int) -> float:
@@ -144,7 +145,7 @@ class DifferentialAttention(nn.Module):
         self.lambda_q1, self.lambda_k1, self.lambda_q2, self.lambda_k2 = (
             nn.Parameter(torch.randn(self.head_dim) * LAMBDA_INIT_STD) for _ in range(4)
         )
-        self.head_norm = nn.RMSNorm(2 * self.head_dim)
+        self.head_norm = nn.RMSNorm(2 * self.head_dim, eps=RMS_NORM_EPS)
 
     def lambda_value(self) -> Tensor:
         """The current lambda, a 0-D tensor: ``exp(lq1.lk1) - exp(lq2.lk2) + lambda_init``."""

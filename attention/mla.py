@@ -45,6 +45,8 @@ from attention.kv_cache import KVCache, cache_keep_mask
 from attention.masks import causal_mask
 from attention.positional import ROPE_BASE, apply_rope
 
+RMS_NORM_EPS = 1e-6  # DeepSeek-V2 config: rms_norm_eps
+
 
 class MultiHeadLatentAttention(nn.Module):
     """Self-attention whose keys and values are decompressed from a cached latent.
@@ -99,10 +101,10 @@ class MultiHeadLatentAttention(nn.Module):
             self.query_linear = nn.Linear(embed_dim, heads * qk_dim, bias=False)
         else:
             self.q_down = nn.Linear(embed_dim, q_lora_rank, bias=False)
-            self.q_norm = nn.RMSNorm(q_lora_rank)
+            self.q_norm = nn.RMSNorm(q_lora_rank, eps=RMS_NORM_EPS)
             self.q_up = nn.Linear(q_lora_rank, heads * qk_dim, bias=False)
         self.kv_down = nn.Linear(embed_dim, kv_lora_rank + qk_rope_head_dim, bias=False)
-        self.kv_norm = nn.RMSNorm(kv_lora_rank)
+        self.kv_norm = nn.RMSNorm(kv_lora_rank, eps=RMS_NORM_EPS)
         self.kv_up = nn.Linear(kv_lora_rank, heads * (qk_nope_head_dim + v_head_dim), bias=False)
         self.out_linear = nn.Linear(heads * v_head_dim, embed_dim, bias=False)
 
