@@ -24,7 +24,7 @@ full ``L x S`` scores and masks them: it shows *which* keys are read, not the sp
 that skips unselected blocks gets.
 
 Shape legend:
-    N... batch dimensions, L query length, S key length, E query/key features, Ev value features,
+    N... batch dimensions, L query length, S key length, D query/key features, Dv value features,
     nb number of key blocks = ceil(S / block_size).
 """
 
@@ -43,7 +43,7 @@ def block_scores(query: Tensor, key: Tensor, *, block_size: int, scale: float | 
                  ) -> Tensor:  # fmt: skip
     """Each query's score for each key block: ``q . mean(k in block) * scale``.
 
-    Shapes: query ``(N..., L, E)``, key ``(N..., S, E)`` -> ``(N..., L, nb)``.
+    Shapes: query ``(N..., L, D)``, key ``(N..., S, D)`` -> ``(N..., L, nb)``.
     """
     query = check_tensor("query", query, min_ndim=2)
     key = check_tensor("key", key, min_ndim=2)
@@ -53,10 +53,10 @@ def block_scores(query: Tensor, key: Tensor, *, block_size: int, scale: float | 
         scale = 1.0 / math.sqrt(query.size(-1))
     num_blocks = -(-source // block_size)
     block_of_key = torch.arange(source, device=key.device) // block_size  # (S,)
-    # One-hot block membership averaged: (nb, S) rows sum to 1 -> mean keys (N..., nb, E)
+    # One-hot block membership averaged: (nb, S) rows sum to 1 -> mean keys (N..., nb, D)
     members = (block_of_key[None, :] == torch.arange(num_blocks, device=key.device)[:, None])
     averaging = members.to(key.dtype) / members.sum(dim=-1, keepdim=True).to(key.dtype)
-    mean_keys = averaging @ key  # (nb, S) @ (N..., S, E) -> (N..., nb, E)
+    mean_keys = averaging @ key  # (nb, S) @ (N..., S, D) -> (N..., nb, D)
     return (query * scale) @ mean_keys.transpose(-2, -1)  # (N..., L, nb)
 
 
@@ -106,13 +106,13 @@ def block_sparse_attention(
     """Attention over the key blocks each query selects.
 
     Args:
-        query: ``(N..., L, E)``; key ``(N..., S, E)``; value ``(N..., S, Ev)``.
+        query: ``(N..., L, D)``; key ``(N..., S, D)``; value ``(N..., S, Dv)``.
         block_size: keys per block (the last block may be shorter).
         top_k: blocks selected per query (besides its own block when ``is_causal``).
         is_causal: query i keeps its own block, and keys j <= i only.
-        scale: multiplies the scores and block scores; default ``1 / sqrt(E)``.
+        scale: multiplies the scores and block scores; default ``1 / sqrt(D)``.
     Returns:
-        ``AttentionOutput(output (N..., L, Ev), weights (N..., L, S))``, zeros outside the
+        ``AttentionOutput(output (N..., L, Dv), weights (N..., L, S))``, zeros outside the
         selected blocks.
     """
     _, length, source = check_qkv(query, key, value)
@@ -125,6 +125,6 @@ def block_sparse_attention(
         keep = keep & (positions[:source][None, :] <= positions[:length][:, None])  # (L, S)
     if scale is None:
         scale = 1.0 / math.sqrt(query.size(-1))
-    scores = (query * scale) @ key.transpose(-2, -1)  # (N..., L, E) @ (N..., E, S)
+    scores = (query * scale) @ key.transpose(-2, -1)  # (N..., L, D) @ (N..., D, S)
     weights = masked_softmax(scores, keep)  # (N..., L, S)
-    return AttentionOutput(weights @ value, weights)  # (N..., L, Ev)
+    return AttentionOutput(weights @ value, weights)  # (N..., L, Dv)

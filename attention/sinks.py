@@ -15,8 +15,8 @@ have nowhere else to put it; a sink logit gives them that place explicitly (Open
 model card, 2025, https://arxiv.org/abs/2508.10925). A row with every key masked gives zeros.
 
 Shape legend:
-    N... batch dimensions, H heads, L query length, S key length, E query/key features,
-    Ev value features.
+    N... batch dimensions, H heads, L query length, S key length, D query/key features,
+    Dv value features.
 """
 
 from __future__ import annotations
@@ -50,18 +50,18 @@ def sink_attention(
     """Softmax attention with one extra, value-less logit per head in every row.
 
     Args:
-        query: ``(N..., H, L, E)``; key ``(N..., H, S, E)``; value ``(N..., H, S, Ev)``.
+        query: ``(N..., H, L, D)``; key ``(N..., H, S, D)``; value ``(N..., H, S, Dv)``.
         sink_logits: ``(H,)``, one logit per head (learned in a model).
         attn_mask: broadcastable to ``(N..., H, L, S)``; bool True = attend, float = added.
         is_causal: query i attends to keys j <= i (top-left aligned, as torch's SDPA).
-        scale: multiplies the scores; default ``1 / sqrt(E)``.
+        scale: multiplies the scores; default ``1 / sqrt(D)``.
     Returns:
-        ``AttentionOutput(output (N..., H, L, Ev), weights (N..., H, L, S))``; each row of the
+        ``AttentionOutput(output (N..., H, L, Dv), weights (N..., H, L, S))``; each row of the
         weights sums to ``1 - p_sink < 1``, ``p_sink`` being the sink's share.
     """
     scores_shape, length, source = check_qkv(query, key, value)
     if query.ndim < 3:
-        raise argument_error("query", "a tensor (N..., H, L, E) with a head dimension",
+        raise argument_error("query", "a tensor (N..., H, L, D) with a head dimension",
                              f"shape {shape_str(query.shape)}")  # fmt: skip
     heads = query.size(-3)
     sink_logits = check_tensor("sink_logits", sink_logits, ndim=1)
@@ -74,7 +74,7 @@ def sink_attention(
     if scale is None:
         scale = 1.0 / math.sqrt(query.size(-1))
     compute_dtype = torch.promote_types(query.dtype, torch.float32)
-    # (N..., H, L, E) @ (N..., H, E, S) -> (N..., H, L, S)
+    # (N..., H, L, D) @ (N..., H, D, S) -> (N..., H, L, S)
     scores = ((query * scale) @ key.transpose(-2, -1)).to(compute_dtype)
     if attn_mask is not None and attn_mask.dtype == torch.bool:
         scores = scores.masked_fill(~attn_mask, float("-inf"))
@@ -89,5 +89,5 @@ def sink_attention(
     # A row with no key and a -inf sink has 0 / 0: it gives zeros, as SDPA's fully masked rows.
     weights = torch.where(denominator > 0, exp_scores / denominator, torch.zeros_like(exp_scores))
     weights = weights.to(query.dtype)
-    output = weights @ value  # (N..., H, L, S) @ (N..., H, S, Ev) -> (N..., H, L, Ev)
+    output = weights @ value  # (N..., H, L, S) @ (N..., H, S, Dv) -> (N..., H, L, Dv)
     return AttentionOutput(output, weights)

@@ -79,7 +79,7 @@ def test_rejects_sink_logits_of_the_wrong_shape():
 
 def test_rejects_a_query_without_heads():
     q = torch.randn(5, 4)
-    message = r"argument `query`: expected a tensor \(N\.\.\., H, L, E\)"
+    message = r"argument `query`: expected a tensor \(N\.\.\., H, L, D\)"
     with pytest.raises(ValueError, match=message):
         sink_attention(q, q, q, torch.zeros(1))
 
