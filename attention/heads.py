@@ -133,6 +133,10 @@ class ProjectedAttention(nn.Module):
             if linear.bias is not None:
                 nn.init.zeros_(linear.bias)
 
+    def cache_elements_per_token(self) -> int:
+        """Elements one token adds to a :class:`~attention.KVCache`: ``2 * Hkv * D``."""
+        return 2 * self.num_kv_heads * self.head_dim
+
     def project(
         self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
