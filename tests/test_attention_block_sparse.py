@@ -111,3 +111,13 @@ def test_rejects_values_of_another_length():
     q, k, v = qkv()
     with pytest.raises(ValueError, match=r"argument `value`: expected the length \(S\) of key"):
         block_sparse_attention(q, k, v[..., :5, :], block_size=2, top_k=1)
+
+
+@pytest.mark.parametrize(("length", "source"), [(4, 9), (9, 4)])
+@pytest.mark.parametrize("causal", [True, False])
+def test_more_or_fewer_keys_than_queries_match_the_reference(length, source, causal):
+    q, k, v = qkv(length, source)
+    output, weights = block_sparse_attention(q, k, v, block_size=2, top_k=2, is_causal=causal)
+    ref_output, ref_weights = reference(q, k, v, 2, 2, causal)
+    torch.testing.assert_close(weights, ref_weights)
+    torch.testing.assert_close(output, ref_output)

@@ -115,3 +115,13 @@ def test_rejects_second_map_of_another_shape():
 def test_rejects_input_of_another_width():
     with pytest.raises(ValueError, match=r"argument `x`: expected a tensor \(B, L, 8\)"):
         DifferentialAttention(8, 2, depth=1)(torch.randn(1, 3, 4))
+
+
+def test_a_fully_masked_row_gives_zeros():
+    torch.manual_seed(4)
+    q1, k1, q2, k2 = (torch.randn(1, 4, 3, dtype=torch.float64) for _ in range(4))
+    keep = torch.ones(4, 4, dtype=torch.bool)
+    keep[1] = False
+    output, weights = differential_attention(q1, k1, q2, k2, q1, 0.3, attn_mask=keep)
+    assert torch.equal(weights[:, 1], torch.zeros(1, 4, dtype=torch.float64))
+    assert torch.equal(output[:, 1], torch.zeros(1, 3, dtype=torch.float64))
