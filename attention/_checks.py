@@ -8,8 +8,8 @@ so a learner sees which argument is wrong, what would be right and what was pass
 raw shape error from deep inside a matmul.
 
 Shape legend (as in :func:`torch.nn.functional.scaled_dot_product_attention`):
-    N... batch dimensions, Hq query heads, Hkv key/value heads, L target (query) length,
-    S source (key) length, E query/key feature size, Ev value feature size.
+    N... batch dimensions, H query heads, Hkv key/value heads, L target (query) length,
+    S source (key) length, D query/key feature size, Dv value feature size.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def check_tensor(name: str, value: object, *, min_ndim: int = 0, ndim: int | Non
 
 
 def check_size(name: str, actual: int, expected: int, what: str) -> None:
-    """One dimension must equal another argument's (``what`` says which, e.g. "E of query")."""
+    """One dimension must equal another argument's (``what`` says which, e.g. "D of query")."""
     if actual != expected:
         raise argument_error(name, f"{what} = {expected}", actual)
 
@@ -84,7 +84,7 @@ def broadcast_batch(name: str, shape: tuple[int, ...], other: tuple[int, ...]) -
 def check_attn_mask(attn_mask: object, target: tuple[int, ...], is_causal: bool) -> Tensor | None:
     """``attn_mask`` must be None, or a bool / float tensor that broadcasts to ``target``.
 
-    ``target`` is the scores' shape ``(N..., Hq, L, S)``. A mask never grows the scores: its
+    ``target`` is the scores' shape ``(N..., H, L, S)``. A mask never grows the scores: its
     broadcast with ``target`` must be ``target`` itself.
     """
     if attn_mask is None:
@@ -121,14 +121,15 @@ def check_qkv(
 ) -> tuple[tuple[int, ...], int, int]:
     """Check query / key / value for attention and return ``(scores_shape, L, S)``.
 
-    Shapes: query ``(N..., Hq, L, E)``, key ``(N..., Hkv, S, E)``, value ``(N..., Hkv, S, Ev)``.
+    Shapes: query ``(N..., H, L, D)``, key ``(N..., Hkv, S, D)``, value ``(N..., Hkv, S, Dv)``.
     Without ``enable_gqa`` the head dimension is an ordinary batch dimension (Hkv broadcasts with
-    Hq); with it, Hq must be a multiple of Hkv.
+    H); with it, H must be a multiple of Hkv.
     """
     min_ndim = 3 if enable_gqa else 2
     query = check_tensor("query", query, min_ndim=min_ndim)
     key = check_tensor("key", key, min_ndim=min_ndim)
     value = check_tensor("value", value, min_ndim=min_ndim)
+    # The message keeps torch SDPA's letter E (learners and tests match it); D in our legend.
     check_size("key", key.size(-1), query.size(-1), "the last dimension (E) of query")
     check_size("value", value.size(-2), key.size(-2), "the length (S) of key")
     length, source = query.size(-2), key.size(-2)

@@ -11,9 +11,9 @@ also returns the attention weights, so you can look at them.
 
 Shape legend:
     N... batch dimensions (any number, broadcast)
-    Hq   query heads;  Hkv key/value heads (equal to Hq unless ``enable_gqa``)
+    H    query heads;  Hkv key/value heads (equal to H unless ``enable_gqa``)
     L    target (query) length;  S source (key/value) length
-    E    query/key feature size (d_k);  Ev value feature size (d_v)
+    D    query/key feature size (d_k);  Dv value feature size (d_v)
 
 Why divide by :math:`\sqrt{d_k}`: for q, k with independent unit-variance entries, q·k has
 variance d_k; scaling brings it back to 1 so the softmax does not saturate as d_k grows.
@@ -36,7 +36,7 @@ class AttentionOutput(NamedTuple):
     """What every attention path returns.
 
     output:  ``(..., L, Ev)`` (modules: ``(B, L, E)``).
-    weights: ``(..., Hq, L, S)``, each row a probability distribution over keys (all zeros for a
+    weights: ``(..., H, L, S)``, each row a probability distribution over keys (all zeros for a
              query that may attend to no key); ``None`` only on paths that never build the
              ``L x S`` matrix (tiled attention, fused kernels).
     """
@@ -103,18 +103,18 @@ def scaled_dot_product_attention(
     """Attention weights and output, with the signature of torch's SDPA.
 
     Args:
-        query: ``(N..., Hq, L, E)``.
-        key: ``(N..., Hkv, S, E)``.
-        value: ``(N..., Hkv, S, Ev)``.
-        attn_mask: broadcastable to ``(N..., Hq, L, S)``; bool True = attend, float = added.
+        query: ``(N..., H, L, D)``.
+        key: ``(N..., Hkv, S, D)``.
+        value: ``(N..., Hkv, S, Dv)``.
+        attn_mask: broadcastable to ``(N..., H, L, S)``; bool True = attend, float = added.
         dropout_p: dropout on the weights, applied whenever > 0 (as in torch's functional form;
             modules pass 0 in eval mode). The returned weights are the ones multiplied with V.
         is_causal: query i attends to keys j <= i (top-left aligned). Not with ``attn_mask``.
-        scale: multiplies the scores; default ``1 / sqrt(E)``.
-        enable_gqa: let ``Hkv`` divide ``Hq``; query head h uses key/value head
-            ``h // (Hq / Hkv)``, as torch does.
+        scale: multiplies the scores; default ``1 / sqrt(D)``.
+        enable_gqa: let ``Hkv`` divide ``H``; query head h uses key/value head
+            ``h // (H / Hkv)``, as torch does.
     Returns:
-        ``AttentionOutput(output (N..., Hq, L, Ev), weights (N..., Hq, L, S))``.
+        ``AttentionOutput(output (N..., H, L, Dv), weights (N..., H, L, S))``.
     Raises:
         ValueError: shapes that do not fit, a mask that does not broadcast, both ``attn_mask``
             and ``is_causal``, a dropout probability outside [0, 1].
@@ -124,19 +124,19 @@ def scaled_dot_product_attention(
     dropout_p = check_probability("dropout_p", dropout_p)
     if enable_gqa and key.size(-3) != query.size(-3):
         groups = query.size(-3) // key.size(-3)
-        key = key.repeat_interleave(groups, dim=-3)  # (N..., Hkv, S, E) -> (N..., Hq, S, E)
-        value = value.repeat_interleave(groups, dim=-3)  # (N..., Hkv, S, Ev) -> (N..., Hq, S, Ev)
+        key = key.repeat_interleave(groups, dim=-3)  # (N..., Hkv, S, D) -> (N..., H, S, D)
+        value = value.repeat_interleave(groups, dim=-3)  # (N..., Hkv, S, Dv) -> (N..., H, S, Dv)
     if is_causal:
         attn_mask = causal_mask(length, source, device=query.device)  # (L, S)
     if scale is None:
         scale = 1.0 / math.sqrt(query.size(-1))
-    # Scale q before the matmul: L*E products instead of L*S (as nn.MultiheadAttention does).
-    # (N..., Hq, L, E) @ (N..., Hq, E, S) -> (N..., Hq, L, S)
+    # Scale q before the matmul: L*D products instead of L*S (as nn.MultiheadAttention does).
+    # (N..., H, L, D) @ (N..., H, D, S) -> (N..., H, L, S)
     scores = (query * scale) @ key.transpose(-2, -1)
-    weights = masked_softmax(scores, attn_mask, inplace=True)  # (N..., Hq, L, S)
+    weights = masked_softmax(scores, attn_mask, inplace=True)  # (N..., H, L, S)
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)
-    output = weights @ value  # (N..., Hq, L, S) @ (N..., Hq, S, Ev) -> (N..., Hq, L, Ev)
+    output = weights @ value  # (N..., H, L, S) @ (N..., H, S, Dv) -> (N..., H, L, Dv)
     return AttentionOutput(output, weights)
 
 
@@ -155,7 +155,7 @@ def fused_attention(
     ``L x S`` weights are never returned (the kernel may never build them).
 
     Returns:
-        ``(N..., Hq, L, Ev)``.
+        ``(N..., H, L, Dv)``.
     """
     scores_shape, _, _ = check_qkv(query, key, value, enable_gqa=enable_gqa)
     attn_mask = check_attn_mask(attn_mask, scores_shape, is_causal)

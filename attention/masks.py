@@ -58,6 +58,28 @@ def sliding_window_mask(L: int, window: int, *, device: torch.device | str | Non
     return (offset >= 0) & (offset < window)  # (L, L)
 
 
+def streaming_mask(
+    L: int, window: int, num_sinks: int, *, device: torch.device | str | None = None
+) -> Tensor:
+    """StreamingLLM's mask: causal, and query ``i`` keeps key ``j`` when ``j < num_sinks`` (the
+    first tokens, "attention sinks") or ``i - j < window`` (the recent ones).
+
+    Xiao et al., "Efficient Streaming Language Models with Attention Sinks", 2023,
+    https://arxiv.org/abs/2309.17453. ``num_sinks = 0`` is :func:`sliding_window_mask`.
+
+    Returns:
+        bool ``(L, L)``.
+    """
+    L = check_positive_int("L", L)
+    window = check_positive_int("window", window)
+    if isinstance(num_sinks, bool) or not isinstance(num_sinks, int) or num_sinks < 0:
+        raise argument_error("num_sinks", "a non-negative integer", repr(num_sinks))
+    positions = torch.arange(L, device=device)
+    offset = positions[:, None] - positions[None, :]  # (L, 1) - (1, L) -> (L, L): i - j
+    is_sink = positions[None, :] < num_sinks  # (1, L): the first num_sinks keys
+    return (offset >= 0) & ((offset < window) | is_sink)  # (L, L)
+
+
 def padding_mask(lengths: Tensor | list[int], max_len: int) -> Tensor:
     """Keep mask for right-padded batches: key ``j`` of item ``b`` is real if ``j < lengths[b]``.
 

@@ -8,15 +8,12 @@ r"""Multi-head attention (self- and cross-attention), batch first.
 Vaswani et al., "Attention Is All You Need", 2017, section 3.2.2, https://arxiv.org/abs/1706.03762.
 
 Shape legend:
-    B batch, L target (query) length, S source (key/value) length,
-    E embed_dim (model width), H num_heads, D = E / H head size,
+    B batch, H heads, L query length, S key length, E embed_dim, D = E / H head dim,
     kdim / vdim the feature sizes of key / value inputs (E unless cross-attention says otherwise).
 
-``SelfAttention`` and ``InteractiveAttention`` keep the names and constructor signatures of the
-seed's classes (and its attribute names ``query_linear`` ... ``out_linear``), corrected: the seed's
-``InteractiveAttention`` projected q, k and v to one head's size, then reshaped them into all the
-heads (``RuntimeError: shape '[2, -1, 4, 4]' is invalid for input of size 24`` with dims 16 and
-4 heads). Here every projection maps to ``H * D = E`` features before the split into heads.
+``SelfAttention`` and ``InteractiveAttention`` keep the constructor signatures and attribute names
+(``query_linear`` ... ``out_linear``) of the classes in the source document; their history is in
+``docs/history.md``. Every projection maps to ``H * D = E`` features before the split into heads.
 """
 
 from __future__ import annotations
@@ -24,22 +21,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from attention._checks import (
-    argument_error,
-    check_divisible,
-    check_module_inputs,
-    check_positive_int,
-    check_probability,
-)
-from attention.functional import (
-    AttentionOutput,
-    fused_attention,
-    scaled_dot_product_attention,
-)
+from attention._checks import argument_error, check_divisible, check_positive_int
+from attention.functional import AttentionOutput
+from attention.heads import ProjectedAttention
+from attention.kv_cache import KVCache
 
 
-class MultiHeadAttention(nn.Module):
-    """Multi-head attention that returns per-head weights.
+class MultiHeadAttention(ProjectedAttention):
+    """Multi-head attention that returns per-head weights: H query heads, H key/value heads.
 
     Args:
         embed_dim: E, the width of queries and of the output.
@@ -51,7 +40,9 @@ class MultiHeadAttention(nn.Module):
 
     Attributes:
         query_linear ``E -> E``, key_linear ``kdim -> E``, value_linear ``vdim -> E``,
-        out_linear ``E -> E`` (``W^O``).
+        out_linear ``E -> E`` (``W^O``). ``project(query, key=None, value=None)`` returns the
+        per-head ``q (B, H, L, D)``, ``k (B, H, S, D)``, ``v (B, H, S, D)``; ``forward`` is
+        :meth:`ProjectedAttention.forward` (masks, ``is_causal``, ``need_weights``, ``kv_cache``).
     """
 
     def __init__(
@@ -64,93 +55,10 @@ class MultiHeadAttention(nn.Module):
         bias: bool = True,
         dropout: float = 0.0,
     ) -> None:
-        super().__init__()
-        embed_dim = check_positive_int("embed_dim", embed_dim)
         num_heads = check_positive_int("num_heads", num_heads)
-        check_divisible("embed_dim", embed_dim, "num_heads", num_heads)
-        kdim = embed_dim if kdim is None else check_positive_int("kdim", kdim)
-        vdim = embed_dim if vdim is None else check_positive_int("vdim", vdim)
-        self.embed_dim = embed_dim
-        self.num_heads = num_heads
-        self.head_dim = embed_dim // num_heads
-        self.kdim = kdim
-        self.vdim = vdim
-        self.dropout = check_probability("dropout", dropout)
-        self.query_linear = nn.Linear(embed_dim, embed_dim, bias=bias)
-        self.key_linear = nn.Linear(kdim, embed_dim, bias=bias)
-        self.value_linear = nn.Linear(vdim, embed_dim, bias=bias)
-        self.out_linear = nn.Linear(embed_dim, embed_dim, bias=bias)
-        self._reset_parameters()
-
-    def _reset_parameters(self) -> None:
-        # As nn.MultiheadAttention: Xavier-uniform projections, zero biases.
-        for linear in (self.query_linear, self.key_linear, self.value_linear):
-            nn.init.xavier_uniform_(linear.weight)
-            if linear.bias is not None:
-                nn.init.zeros_(linear.bias)
-        if self.out_linear.bias is not None:
-            nn.init.zeros_(self.out_linear.bias)
-
-    def project(
-        self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """Per-head queries, keys and values: what the heads attend with.
-
-        Args: as :meth:`forward` (key defaults to query, value to key).
-        Returns:
-            ``q (B, H, L, D)``, ``k (B, H, S, D)``, ``v (B, H, S, D)``.
-        """
-        key = query if key is None else key
-        value = key if value is None else value
-        batch, length, source = check_module_inputs(
-            query, key, value, self.embed_dim, self.kdim, self.vdim
+        super().__init__(
+            embed_dim, num_heads, num_heads, kdim=kdim, vdim=vdim, bias=bias, dropout=dropout
         )
-        heads, head_dim = self.num_heads, self.head_dim
-        # Split into heads: (B, L, E) -> (B, L, H, D) -> (B, H, L, D)
-        q = self.query_linear(query).view(batch, length, heads, head_dim).transpose(1, 2)
-        # (B, S, kdim) -> (B, S, E) -> (B, S, H, D) -> (B, H, S, D)
-        k = self.key_linear(key).view(batch, source, heads, head_dim).transpose(1, 2)
-        # (B, S, vdim) -> (B, S, E) -> (B, S, H, D) -> (B, H, S, D)
-        v = self.value_linear(value).view(batch, source, heads, head_dim).transpose(1, 2)
-        return q, k, v
-
-    def forward(
-        self,
-        query: Tensor,
-        key: Tensor | None = None,
-        value: Tensor | None = None,
-        *,
-        attn_mask: Tensor | None = None,
-        is_causal: bool = False,
-        need_weights: bool = True,
-    ) -> AttentionOutput:
-        """Args:
-            query: ``(B, L, E)``.
-            key: ``(B, S, kdim)``; default ``query`` (self-attention).
-            value: ``(B, S, vdim)``; default ``key``.
-            attn_mask: broadcastable to ``(B, H, L, S)``; bool True = attend, float = added.
-                Convert torch MHA masks with :mod:`attention.masks`.
-            is_causal: query i attends to keys j <= i. Not together with ``attn_mask``.
-            need_weights: False calls the fused ``F.scaled_dot_product_attention`` and returns
-                ``weights=None``.
-        Returns:
-            ``AttentionOutput(output (B, L, E), weights (B, H, L, S) or None)``.
-        """
-        q, k, v = self.project(query, key, value)  # (B, H, L, D), (B, H, S, D), (B, H, S, D)
-        batch, length = query.shape[0], query.shape[1]
-        dropout_p = self.dropout if self.training else 0.0
-        if need_weights:
-            context, weights = scaled_dot_product_attention(
-                q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal
-            )  # (B, H, L, D), (B, H, L, S)
-        else:
-            context = fused_attention(
-                q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal
-            )  # (B, H, L, D)
-            weights = None
-        # (B, H, L, D) -> (B, L, H, D) -> (B, L, E): concatenate the heads
-        context = context.transpose(1, 2).reshape(batch, length, self.embed_dim)
-        return AttentionOutput(self.out_linear(context), weights)
 
     @classmethod
     def from_torch(cls, module: nn.MultiheadAttention) -> MultiHeadAttention:
@@ -202,10 +110,9 @@ class MultiHeadAttention(nn.Module):
 
 
 class SelfAttention(MultiHeadAttention):
-    """The seed's ``SelfAttention(embed_dim, num_heads)``: a sequence attends to itself.
+    """``SelfAttention(embed_dim, num_heads)``: a sequence attends to itself.
 
-    The seed's version was right (equal to ``nn.MultiheadAttention``) but had no mask, no dropout
-    and hid its weights; this one has all three. ``forward(x)`` with ``x`` of shape ``(B, L, E)``
+    ``forward(x)`` with ``x`` of shape ``(B, L, E)``
     returns ``AttentionOutput(output (B, L, E), weights (B, H, L, L))``.
     """
 
@@ -221,15 +128,17 @@ class SelfAttention(MultiHeadAttention):
         attn_mask: Tensor | None = None,
         is_causal: bool = False,
         need_weights: bool = True,
+        kv_cache: KVCache | None = None,
     ) -> AttentionOutput:
         return super().forward(
-            x, attn_mask=attn_mask, is_causal=is_causal, need_weights=need_weights
-        )
+            x, attn_mask=attn_mask, is_causal=is_causal, need_weights=need_weights,
+            kv_cache=kv_cache,
+        )  # fmt: skip
 
 
 class InteractiveAttention(MultiHeadAttention):
-    """The seed's ``InteractiveAttention(query_dim, key_dim, value_dim, num_heads)``, corrected:
-    cross-attention, where queries come from one sequence and keys/values from another.
+    """``InteractiveAttention(query_dim, key_dim, value_dim, num_heads)``: cross-attention,
+    where queries come from one sequence and keys/values from another.
 
     All three projections map to ``query_dim = H * D`` features, so the split into H heads always
     fits, and the output has ``query_dim`` features: it can be added back to the query stream (the

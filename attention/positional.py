@@ -66,14 +66,16 @@ def sinusoidal_encoding(L: int, D: int, *, base: float = SINUSOID_BASE) -> Tenso
     return encoding.to(torch.float32)  # (L, D)
 
 
-def rope_angles(positions: Tensor, D: int, base: float = ROPE_BASE) -> Tensor:
+def rope_angles(
+    positions: Tensor, D: int, base: float = ROPE_BASE, dtype: torch.dtype = torch.float32
+) -> Tensor:
     """Rotation angle ``p * theta_i`` for every position p and feature pair i.
 
-    Shapes: positions ``(..., L)`` -> angles ``(..., L, D / 2)`` in float32.
+    Shapes: positions ``(..., L)`` -> angles ``(..., L, D / 2)`` in ``dtype`` (float32 default).
     """
-    pair_index = torch.arange(0, D, 2, dtype=torch.float32, device=positions.device)  # (D/2,)
+    pair_index = torch.arange(0, D, 2, dtype=dtype, device=positions.device)  # (D/2,)
     inverse_frequency = base ** (-pair_index / D)  # (D/2,): theta_i
-    return positions.to(torch.float32)[..., None] * inverse_frequency  # (..., L, 1) * (D/2,)
+    return positions.to(dtype)[..., None] * inverse_frequency  # (..., L, 1) * (D/2,)
 
 
 def apply_rope(x: Tensor, positions: Tensor | None = None, base: float = ROPE_BASE) -> Tensor:
@@ -91,7 +93,7 @@ def apply_rope(x: Tensor, positions: Tensor | None = None, base: float = ROPE_BA
             default ``0 .. L-1``. Pass offsets for a KV cache (e.g. ``arange(past, past + L)``).
         base: theta base.
     Returns:
-        ``x``'s shape and dtype, rotated (computed in float32).
+        ``x``'s shape and dtype, rotated (computed in float32, or float64 for float64 input).
     """
     x = check_tensor("x", x, min_ndim=2)
     length, features = x.size(-2), x.size(-1)
@@ -102,10 +104,11 @@ def apply_rope(x: Tensor, positions: Tensor | None = None, base: float = ROPE_BA
     elif not isinstance(positions, Tensor) or positions.ndim < 1 or positions.size(-1) != length:
         shape = shape_str(positions.shape) if isinstance(positions, Tensor) else positions
         raise argument_error("positions", f"a tensor whose last dimension is L={length}", shape)
-    angles = rope_angles(positions, features, base)  # (..., L, D/2)
+    compute_dtype = torch.promote_types(x.dtype, torch.float32)  # float64 stays float64
+    angles = rope_angles(positions, features, base, compute_dtype)  # (..., L, D/2)
     cos = torch.cat((angles.cos(), angles.cos()), dim=-1)  # (..., L, D/2) -> (..., L, D)
     sin = torch.cat((angles.sin(), angles.sin()), dim=-1)  # (..., L, D)
-    x32 = x.to(torch.float32)
+    x32 = x.to(compute_dtype)
     first, second = x32[..., : features // 2], x32[..., features // 2 :]  # 2 x (..., L, D/2)
     rotated_half = torch.cat((-second, first), dim=-1)  # (..., L, D): (x_a, x_b) -> (-x_b, x_a)
     return (x32 * cos + rotated_half * sin).to(x.dtype)

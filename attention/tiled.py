@@ -1,7 +1,7 @@
 r"""Tiled attention with an online softmax: the FlashAttention algorithm, written in PyTorch.
 
 Exact attention, computed one ``(query block, key block)`` tile at a time, so the ``L x S`` score
-matrix never exists: memory is ``O(L * Ev)`` for the output plus one tile, instead of ``O(L * S)``.
+matrix never exists: memory is ``O(L * Dv)`` for the output plus one tile, instead of ``O(L * S)``.
 
 The trick is a softmax that can be updated as new keys arrive (Milakov and Gimelshein, "Online
 normalizer calculation for softmax", 2018). For each query row keep a running maximum ``m``,
@@ -23,7 +23,7 @@ on-chip memory; here the point is the algorithm and the memory it saves, not spe
 loop over tiles is slower than one big matmul.
 
 Shape legend:
-    N... batch dimensions, L query length, S key length, E query/key features, Ev value features,
+    N... batch dimensions, L query length, S key length, D query/key features, Dv value features,
     Bq / Bk rows / columns of one tile (``block_size``, the last tile may be smaller).
 """
 
@@ -50,16 +50,16 @@ def tiled_attention(
     """Exact scaled dot-product attention, block by block over queries and keys.
 
     Args:
-        query: ``(N..., L, E)``; key: ``(N..., S, E)``; value: ``(N..., S, Ev)`` (heads, if any,
+        query: ``(N..., L, D)``; key: ``(N..., S, D)``; value: ``(N..., S, Dv)`` (heads, if any,
             are one of the batch dimensions).
         attn_mask: broadcastable to ``(N..., L, S)``; bool True = attend, float = added.
             Sliced per tile, never expanded.
         is_causal: query i attends to keys j <= i (top-left aligned); tiles entirely above the
             diagonal are skipped. Not with ``attn_mask``.
-        scale: multiplies the scores; default ``1 / sqrt(E)``.
+        scale: multiplies the scores; default ``1 / sqrt(D)``.
         block_size: rows and columns per tile, any value >= 1 (it need not divide L or S).
     Returns:
-        ``AttentionOutput(output (N..., L, Ev), None)``: the weights are never built.
+        ``AttentionOutput(output (N..., L, Dv), None)``: the weights are never built.
     """
     scores_shape, length, source = check_qkv(query, key, value)
     attn_mask = check_attn_mask(attn_mask, scores_shape, is_causal)
@@ -75,7 +75,7 @@ def tiled_attention(
     positions = torch.arange(max(length, source), device=query.device)
     for row in range(0, length, block_size):
         row_end = min(row + block_size, length)
-        q = query[..., row:row_end, :].to(work) * scale  # (N..., Bq, E)
+        q = query[..., row:row_end, :].to(work) * scale  # (N..., Bq, D)
         row_max = torch.full((*batch, row_end - row, 1), float("-inf"), dtype=work, device=q.device)
         denominator = torch.zeros_like(row_max)  # (N..., Bq, 1)
         acc = torch.zeros(*batch, row_end - row, value.size(-1), dtype=work, device=q.device)
@@ -83,9 +83,9 @@ def tiled_attention(
         last_key = min(source, row_end) if is_causal else source
         for col in range(0, last_key, block_size):
             col_end = min(col + block_size, last_key)
-            k = key[..., col:col_end, :].to(work)  # (N..., Bk, E)
-            v = value[..., col:col_end, :].to(work)  # (N..., Bk, Ev)
-            scores = q @ k.transpose(-2, -1)  # (N..., Bq, E) @ (N..., E, Bk) -> (N..., Bq, Bk)
+            k = key[..., col:col_end, :].to(work)  # (N..., Bk, D)
+            v = value[..., col:col_end, :].to(work)  # (N..., Bk, Dv)
+            scores = q @ k.transpose(-2, -1)  # (N..., Bq, D) @ (N..., D, Bk) -> (N..., Bq, Bk)
             if is_causal:
                 keep = positions[row:row_end, None] >= positions[None, col:col_end]  # (Bq, Bk)
                 scores = scores.masked_fill(~keep, float("-inf"))
@@ -101,7 +101,7 @@ def tiled_attention(
             probabilities = torch.exp(scores - shift)  # (N..., Bq, Bk), unnormalised
             rescale = torch.exp(row_max - shift)  # (N..., Bq, 1): e^(m - m')
             denominator = denominator * rescale + probabilities.sum(dim=-1, keepdim=True)
-            # (N..., Bq, Bk) @ (N..., Bk, Ev) -> (N..., Bq, Ev)
+            # (N..., Bq, Bk) @ (N..., Bk, Dv) -> (N..., Bq, Dv)
             acc = acc * rescale + probabilities @ v
             row_max = new_max
         # A fully masked row has denominator 0 and acc 0: divide by 1 to keep its zeros.

@@ -1,9 +1,8 @@
 """Plotly figures of attention weights: one heatmap per head, and one query's row as bars.
 
 Works anywhere Plotly does (a notebook, ``fig.show()``, Streamlit's ``st.plotly_chart``); it
-imports plotly and numpy only. Conventions, each fixing a defect of the seed's
-``visualize_attention`` (which used ``np`` without importing it, passed an int as tick labels,
-cropped the picture to its first row and was a static matplotlib image):
+imports plotly and numpy only. Conventions (``docs/history.md`` says which defects of the source
+document's ``visualize_attention`` they fix):
 
 * queries are rows (top to bottom), keys are columns, as in ``weights[h, i, j]``;
 * all heads share one colour scale and one colour bar (a colour-blind-safe scale, Viridis by
@@ -137,7 +136,7 @@ def heatmaps(
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
     )
     fig.update_xaxes(type="category", **_ticks(x_labels, key_tokens))
-    # Query 0 on top, as in a matrix (the seed's set_ylim cropped this to one row).
+    # Query 0 on top, as in a matrix.
     fig.update_yaxes(type="category", autorange="reversed", **_ticks(y_labels, query_tokens))
     return fig
 

@@ -22,7 +22,8 @@ How it measures:
     The peak of that running total is the peak *tensor* memory the call needed on top of its
     inputs: exact bytes, no allocator caching or RSS noise (torch's CPU allocator does not cache).
 
-Usage: python benchmarks/bench_attention.py [--threads N] [--rounds R] [--tokens 8192]
+Usage (from the repository root; PYTHONPATH=. makes it measure this tree's package):
+    PYTHONPATH=. python benchmarks/bench_attention.py [--threads N] [--rounds R] [--tokens 8192]
 It never fails on a missed goal (budgets are reported, not asserted): it prints "MISSED".
 """
 
