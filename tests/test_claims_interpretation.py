@@ -22,16 +22,14 @@ Checked claims, by question id:
   the head average.
 - interp-cls-sep-no-op: in MiniLM-L6 (all-MiniLM-L6-v2) most heads of layers 1 to 4 put more than
   0.3 of their attention on [CLS], and far more on [CLS] than on [SEP].
-- interp-attention-sinks: a sink key with logit 0 and value 0 equals softmax with 1 added to the
-  denominator (also through F.scaled_dot_product_attention); a plain softmax row always sums to 1;
-  with the sink, a query that matches nothing puts almost all its mass on the sink; under a causal
-  mask the first key is visible to every query.
 - interp-gradient-attribution: Integrated Gradients is complete (sum = f(x) - f(x')) and matches a
   float64 fine-grid reference; gradient x input is complete for a linear model with a zero
   baseline, and not for a non-linear one.
 
 Not checkable here: BERT-base's share of attention on [SEP] in layers 6 to 10 (Clark et al.), the
 StreamingLLM perplexity results, and the other findings the answers cite from papers.
+The attention-sink claims moved with their question to inf-attention-sinks
+(tests/test_claims_inference.py).
 """
 
 from __future__ import annotations
@@ -269,35 +267,6 @@ def test_mha_output_is_the_sum_over_heads_and_the_average_map_is_not_it(trial):
         torch.testing.assert_close(averaged_default, per_head.mean(1))
         averaged = combine(per_head.mean(1, keepdim=True).expand(-1, heads, -1, -1))
     assert (averaged - out).abs().max() > 1e-2
-
-
-# -- interp-attention-sinks ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("trial", TRIALS)
-def test_a_zero_sink_equals_softmax_plus_one(trial):
-    g = fresh_generator()
-    length, keys, dim = 5, 8, 4
-    q = torch.randn(1, 1, length, dim, generator=g, dtype=torch.float64)
-    k = torch.randn(1, 1, keys, dim, generator=g, dtype=torch.float64)
-    v = torch.randn(1, 1, keys, dim, generator=g, dtype=torch.float64)
-    zero = torch.zeros(1, 1, 1, dim, dtype=torch.float64)
-    k_sink, v_sink = torch.cat([zero, k], -2), torch.cat([zero, v], -2)
-    with_sink = F.scaled_dot_product_attention(q, k_sink, v_sink)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(dim)
-    softmax_plus_one = scores.exp() / (1 + scores.exp().sum(-1, keepdim=True))
-    torch.testing.assert_close(with_sink, softmax_plus_one @ v)
-    _, sink_weights = scaled_dot_product_attention(q.float(), k_sink.float(), v_sink.float())
-    torch.testing.assert_close(sink_weights[..., 1:], softmax_plus_one.float())
-
-
-def test_softmax_cannot_attend_to_nothing_but_a_sink_can():
-    quiet = torch.full((1, 8), -20.0, dtype=torch.float64)
-    assert torch.softmax(quiet, -1).sum().item() == pytest.approx(1.0)
-    with_sink = torch.softmax(torch.cat([torch.zeros(1, 1, dtype=torch.float64), quiet], -1), -1)
-    assert with_sink[0, 0] > 0.999999
-    keep = torch.ones(6, 6, dtype=torch.bool).tril()  # causal, True = attend
-    assert keep[:, 0].all()  # the first token is visible to every query
 
 
 # -- interp-gradient-attribution ------------------------------------------------------------------
