@@ -28,6 +28,9 @@ Checked claims, by question id:
 
 Not checkable here: BERT-base's share of attention on [SEP] in layers 6 to 10 (Clark et al.), the
 StreamingLLM perplexity results, and the other findings the answers cite from papers.
+- interp-logit-lens-head-attribution: with the final LayerNorm's sigma frozen, the per-head
+  (and embedding, bias) direct contributions sum exactly to the logits of a real
+  nn.MultiheadAttention layer, and so does the split of a logit difference.
 The attention-sink claims moved with their question to inf-attention-sinks
 (tests/test_claims_inference.py).
 """
@@ -35,6 +38,7 @@ The attention-sink claims moved with their question to inf-attention-sinks
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,6 +48,7 @@ import torch.nn.functional as F
 
 from attention import scaled_dot_product_attention
 from prep import realmodel
+from prep.bank import load_bank
 
 TRIALS = range(3)
 
@@ -303,3 +308,47 @@ def test_integrated_gradients_is_complete_and_gradient_times_input_is_not(trial)
         return (x * w_out).sum()
 
     torch.testing.assert_close((x * torch.func.grad(linear)(x)).sum(), linear(x) - linear(baseline))
+
+
+# -- interp-logit-lens-head-attribution -----------------------------------------------------------
+
+
+def interp_question(question_id: str):
+    q = load_bank(Path(__file__).resolve().parents[1] / "content").question(question_id)
+    assert q is not None, f"question {question_id} is gone: update this claim test"
+    return q
+
+
+@pytest.mark.parametrize("trial", TRIALS)
+def test_direct_logit_attribution_with_frozen_sigma_is_exact_also_for_a_logit_difference(trial):
+    q = interp_question("interp-logit-lens-head-attribution")
+    assert "8" in q.answer["en"] and "8 " in q.answer["zh"]
+    g = fresh_generator()
+    tokens, width, heads, vocab = 6, 12, 3, 7
+    head_dim = width // heads
+    x0 = torch.randn(tokens, width, generator=g, dtype=torch.float64)
+    mha = nn.MultiheadAttention(width, heads, batch_first=True, dtype=torch.float64)
+    gamma = torch.rand(width, generator=g, dtype=torch.float64) + 0.5
+    beta = torch.randn(width, generator=g, dtype=torch.float64)
+    w_u = torch.randn(width, vocab, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        y = F.layer_norm(x0, (width,))[None]
+        attn, _ = mha(y, y, y, need_weights=False)
+        x = x0 + attn[0]
+        logits = (gamma * F.layer_norm(x, (width,)) + beta) @ w_u
+        # Per-head outputs through the head's own block of W_O.
+        w_q, w_k, w_v = mha.in_proj_weight.chunk(3)
+        b_q, b_k, b_v = mha.in_proj_bias.chunk(3)
+        qh, kh, vh = ((y[0] @ w.T + b).view(tokens, heads, head_dim).transpose(0, 1)
+                      for w, b in ((w_q, b_q), (w_k, b_k), (w_v, b_v)))
+        per_head = F.scaled_dot_product_attention(qh, kh, vh)            # (H, T, d)
+        w_o = mha.out_proj.weight.T.view(heads, head_dim, width)
+        components = [x0, *(per_head @ w_o), mha.out_proj.bias.expand(tokens, width)]
+    torch.testing.assert_close(sum(components), x)
+    sigma = (x.var(-1, unbiased=False, keepdim=True) + 1e-5).sqrt()
+    dla = torch.stack([(c - c.mean(-1, keepdim=True)) / sigma for c in components]) @ (
+        gamma[:, None] * w_u)                                            # (components, T, V)
+    torch.testing.assert_close(dla.sum(0) + beta @ w_u, logits)
+    diff = dla[..., 0] - dla[..., 1]                                     # a logit difference
+    constant = beta @ (w_u[:, 0] - w_u[:, 1])
+    torch.testing.assert_close(diff.sum(0) + constant, logits[:, 0] - logits[:, 1])
