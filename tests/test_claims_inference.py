@@ -8,15 +8,17 @@ Checked claims (question id: claim):
   needs 320 KiB per token against 2.5 MiB with 64-head MHA; the answer states these numbers.
 - inf-why-cache-k-and-v-not-q: in a causal stack the K and V of past positions do not change when
   a token is appended (so caching them is exact); in a bidirectional stack they do.
-- inf-kv-cache-decoding-equals-recompute: token-by-token decoding of a 2-layer causal model with
+- code-kv-cache-decoding (merged from inf-kv-cache-decoding-equals-recompute, now in
+  10-coding.yaml): token-by-token decoding of a 2-layer causal model with
   a KV cache equals one causal pass over the whole sequence; SDPA's ``is_causal=True`` is aligned
   top-left (one query against 5 cached keys sees only the first key), a bottom-right mask is right.
 - inf-prefill-vs-decode: counted with torch's FLOP counter, decode attention over the cache does
   about 1 FLOP per byte read (about g with GQA groups of g), whatever the batch; a decode matmul on
   a weight does about B FLOP/byte; prefill is far above the A100 ridge point 312e12 / 2e12 ~ 150;
   13.5 GB of weights at 2 TB/s take about 7 ms.
-- inf-mqa-gqa-cache: grouped-query attention equals MHA with each KV head repeated per group
-  (GQA-H is MHA, GQA-1 is MQA); the cache shrinks by H / H_kv (8x for Llama-2-70B).
+- mh-mqa-gqa (merged from inf-mqa-gqa-cache, now in 03-multi-head.yaml): grouped-query
+  attention equals MHA with each KV head repeated per group (GQA-H is MHA, GQA-1 is MQA); the
+  cache shrinks by H / H_kv (8x for Llama-2-70B).
 - inf-paged-attention: attention over K/V gathered from scattered blocks through a block table
   equals attention over a contiguous cache; the waste is less than one block per sequence.
 - inf-continuous-batching: token-wise layers on the tokens of all requests concatenated equal
@@ -26,6 +28,20 @@ Checked claims (question id: claim):
   yields exactly the target distribution p; tokens per verification average
   (1 - a^(k+1)) / (1 - a); verifying k+1 positions in one pass with a bottom-right causal mask
   equals k+1 single decode steps.
+- inf-attention-sinks (merged with interp-attention-sinks): a sink key with logit b and value 0
+  equals softmax with e^b added to the denominator (b = 0: softmax + 1), also through SDPA; a plain
+  softmax row always sums to 1 while a sink absorbs the mass of a query that matches nothing; the
+  first key is visible to every query under a causal mask; StreamingLLM's cache holds 4 sinks plus
+  the window. Cited, not measured: 4 million tokens, 22.2x (Xiao et al.).
+- inf-kv-cache-compression: 2-bit codes with an fp16 scale and zero point per group of 32 cost 3
+  bits per value, 16/3 ~ 5.3x smaller than fp16 (not 8x); with an outlier channel, per-channel key
+  quantisation is far more accurate than per-token, and so are the attention weights built on it.
+- inf-cross-layer-kv-sharing: Llama-3-8B sizes give 128 KiB (GQA), 64 KiB (CLA2) and 4 KiB (one
+  cached layer) per token, 1 GiB / 512 MiB / 32 MiB at 8192 tokens; reusing one layer's K/V is
+  exactly what recomputing it would give.
+- inf-prefill-decode-disaggregation: 8192 tokens of Llama-3-8B are 1 GiB of KV; at an assumed
+  50 GB/s that is about 21 ms (arithmetic, no network measured).
+Every test of a question names its id through ``question_text`` (a renamed or deleted id fails).
 """
 
 from __future__ import annotations
@@ -41,6 +57,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from prep.bank import load_bank
 
 SECTION = Path(__file__).resolve().parents[1] / "content" / "06-inference.yaml"
+CONTENT = SECTION.parent
 KiB, MiB, GiB = 2**10, 2**20, 2**30
 FP16_BYTES = 2
 LLAMA2_7B = {"layers": 32, "kv_heads": 32, "head_dim": 128}
@@ -60,6 +77,16 @@ def allocated_cache_bytes(layers, kv_heads, head_dim, tokens, batch=1, dtype=tor
         for _ in range(layers)
     ]
     return sum(t.numel() * t.element_size() for pair in cache for t in pair)
+
+
+def question_text(question_id: str) -> str:
+    """Answer, explanation and key points of a question anywhere in the bank (fails if gone)."""
+    bank = load_bank(CONTENT)
+    q = bank.question(question_id)
+    assert q is not None, f"question {question_id} is gone: update this claim test"
+    texts = [getattr(q, f)[lang] for f in ("answer", "explanation") for lang in ("zh", "en")]
+    texts += [point[lang] for point in q.key_points for lang in ("zh", "en")]
+    return "\n".join(texts)
 
 
 def section_text(question_id: str) -> str:
@@ -178,11 +205,12 @@ def test_past_keys_change_in_a_bidirectional_stack():
     assert (k6[:, :, :5] - k5).abs().max() > 1e-3
 
 
-# --- inf-kv-cache-decoding-equals-recompute ------------------------------------------------------
+# --- code-kv-cache-decoding (was inf-kv-cache-decoding-equals-recompute) -------------------------
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_cached_decoding_equals_full_causal_recomputation(seed):
+    assert "10^{-7}" in question_text("code-kv-cache-decoding")
     layers = make_layers(2, seed=seed)
     g = torch.Generator().manual_seed(100 + seed)
     x = torch.randn(3, 7, D_MODEL, dtype=torch.float64, generator=g)
@@ -249,11 +277,12 @@ def test_prefill_is_far_above_the_a100_ridge_point_and_decode_far_below():
     assert math.isclose(weights_7b_bytes / bandwidth, 7e-3, rel_tol=0.05)
 
 
-# --- inf-mqa-gqa-cache ---------------------------------------------------------------------------
+# --- mh-mqa-gqa (was inf-mqa-gqa-cache) ----------------------------------------------------------
 
 
 @pytest.mark.parametrize("kv_heads", [1, 2, 8])
 def test_grouped_query_attention_equals_mha_with_repeated_kv_heads(kv_heads):
+    question_text("mh-mqa-gqa")
     g = torch.Generator().manual_seed(kv_heads)
     heads, tokens, head_dim = 8, 6, 4
     q = torch.randn(2, heads, tokens, head_dim, generator=g, dtype=torch.float64)
@@ -366,3 +395,111 @@ def test_verifying_a_draft_in_one_pass_equals_step_by_step_decoding():
         dim=2,
     )
     torch.testing.assert_close(one_pass, steps)
+
+
+def test_fp32_cached_decoding_differs_from_full_pass_only_by_rounding():
+    assert "10^{-7}" in question_text("code-kv-cache-decoding")
+    layers = [{k: v.float() for k, v in w.items()} for w in make_layers(2, seed=9)]
+    x = torch.randn(2, 9, D_MODEL, generator=torch.Generator().manual_seed(9))
+    full, _ = full_forward(layers, x)
+    gap = (decode_with_cache(layers, x) - full).abs().max().item()
+    assert gap < 1e-5  # rounding only: a few ulps of fp32 (about 1e-7 relative)
+
+
+# --- inf-attention-sinks (merged with interp-attention-sinks) ------------------------------------
+
+
+@pytest.mark.parametrize("sink_logit", [0.0, 1.5, -2.0])
+def test_a_sink_key_equals_a_denominator_term(sink_logit):
+    assert "gpt-oss" in question_text("inf-attention-sinks")
+    g = torch.Generator().manual_seed(int(torch.seed() % 2**31))
+    q = torch.randn(1, 2, 5, 4, generator=g, dtype=torch.float64)
+    k = torch.randn(1, 2, 8, 4, generator=g, dtype=torch.float64)
+    v = torch.randn(1, 2, 8, 4, generator=g, dtype=torch.float64)
+    zero = torch.zeros(1, 2, 1, 4, dtype=torch.float64)
+    bias = torch.zeros(1, 2, 5, 9, dtype=torch.float64)
+    bias[..., 0] = sink_logit
+    with_sink = F.scaled_dot_product_attention(
+        q, torch.cat([zero, k], -2), torch.cat([zero, v], -2), attn_mask=bias
+    )
+    scores = (q @ k.transpose(-2, -1) / 2).exp()
+    expected = scores / (math.exp(sink_logit) + scores.sum(-1, keepdim=True)) @ v
+    torch.testing.assert_close(with_sink, expected)
+
+
+def test_softmax_must_spend_its_mass_a_sink_need_not_and_the_first_key_is_always_visible():
+    text = question_text("inf-attention-sinks")
+    for number in ("4 ", "400", "4 million", "22.2"):
+        assert number in text, number
+    quiet = torch.full((1, 8), -20.0, dtype=torch.float64)
+    assert torch.softmax(quiet, -1).sum().item() == pytest.approx(1.0)
+    with_sink = torch.softmax(torch.cat([torch.zeros(1, 1, dtype=torch.float64), quiet], -1), -1)
+    assert with_sink[0, 1:].sum() < 1e-6
+    keep = torch.ones(6, 6, dtype=torch.bool).tril()  # causal, True = attend
+    assert keep[:, 0].all()
+
+
+def test_streaming_cache_is_the_sinks_plus_the_window():
+    question_text("inf-attention-sinks")
+    n_sink, window = 4, 8
+    for step in range(1, 40):
+        kept = list(range(step)) if step < n_sink + window else (
+            list(range(n_sink)) + list(range(step - window, step)))
+        assert len(kept) <= n_sink + window and set(range(min(step, n_sink))) <= set(kept)
+
+
+# --- inf-kv-cache-compression --------------------------------------------------------------------
+
+
+def quantize_asym(x: torch.Tensor, bits: int, dim: int) -> torch.Tensor:
+    lo, hi = x.amin(dim=dim, keepdim=True), x.amax(dim=dim, keepdim=True)
+    scale = (hi - lo).clamp_min(1e-12) / (2**bits - 1)
+    return torch.round((x - lo) / scale).clamp(0, 2**bits - 1) * scale + lo
+
+
+def test_two_bit_groups_of_32_cost_3_bits_so_5_3x_not_8x():
+    text = question_text("inf-kv-cache-compression")
+    assert "5.3" in text and "3" in text and "32" in text
+    group, code_bits, meta = 32, 2, 2 * 16          # an fp16 scale and zero point per group
+    bits = (group * code_bits + meta) / group
+    assert bits == 3.0
+    assert math.isclose(16 / bits, 5.33, rel_tol=1e-3) and 16 / code_bits == 8
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_per_channel_key_quantisation_beats_per_token_with_an_outlier_channel(trial):
+    question_text("inf-kv-cache-compression")
+    g = torch.Generator().manual_seed(int(torch.seed() % 2**31))
+    keys = torch.randn(32, 16, generator=g, dtype=torch.float64)
+    keys[:, 5] *= 20
+    per_channel, per_token = quantize_asym(keys, 2, -2), quantize_asym(keys, 2, -1)
+    small = [c for c in range(16) if c != 5]
+    err_channel = (per_channel - keys)[:, small].pow(2).mean()
+    assert err_channel < 0.5 * (per_token - keys)[:, small].pow(2).mean()
+
+
+# --- inf-cross-layer-kv-sharing ------------------------------------------------------------------
+
+
+def test_cla_and_yoco_cache_sizes_at_llama3_8b():
+    text = question_text("inf-cross-layer-kv-sharing")
+    for number in ("131", "128 KiB", "64 KiB", "4 KiB", "1 GiB", "512 MiB", "32 MiB"):
+        assert number in text, number
+    gqa = kv_cache_bytes(**LLAMA3_8B, tokens=1)
+    cla2 = kv_cache_bytes(**{**LLAMA3_8B, "layers": 16}, tokens=1)
+    yoco = kv_cache_bytes(**{**LLAMA3_8B, "layers": 1}, tokens=1)
+    assert (gqa, cla2, yoco) == (131_072, 64 * KiB, 4 * KiB)
+    assert (8192 * gqa, 8192 * cla2, 8192 * yoco) == (GiB, 512 * MiB, 32 * MiB)
+    assert allocated_cache_bytes(**{**LLAMA3_8B, "layers": 16}, tokens=3) == 3 * cla2
+
+
+# --- inf-prefill-decode-disaggregation -----------------------------------------------------------
+
+
+def test_shipping_8192_tokens_of_llama3_8b_kv_takes_about_21_ms_at_50_gb_per_s():
+    text = question_text("inf-prefill-decode-disaggregation")
+    for number in ("128 KiB", "1 GiB", "50 GB/s", "21 ms"):
+        assert number in text, number
+    kv = kv_cache_bytes(**LLAMA3_8B, tokens=8192)
+    assert kv == GiB
+    assert math.isclose(kv / 50e9, 0.0215, rel_tol=0.01)  # an assumed link, not a measurement

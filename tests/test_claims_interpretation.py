@@ -22,21 +22,23 @@ Checked claims, by question id:
   the head average.
 - interp-cls-sep-no-op: in MiniLM-L6 (all-MiniLM-L6-v2) most heads of layers 1 to 4 put more than
   0.3 of their attention on [CLS], and far more on [CLS] than on [SEP].
-- interp-attention-sinks: a sink key with logit 0 and value 0 equals softmax with 1 added to the
-  denominator (also through F.scaled_dot_product_attention); a plain softmax row always sums to 1;
-  with the sink, a query that matches nothing puts almost all its mass on the sink; under a causal
-  mask the first key is visible to every query.
 - interp-gradient-attribution: Integrated Gradients is complete (sum = f(x) - f(x')) and matches a
   float64 fine-grid reference; gradient x input is complete for a linear model with a zero
   baseline, and not for a non-linear one.
 
 Not checkable here: BERT-base's share of attention on [SEP] in layers 6 to 10 (Clark et al.), the
 StreamingLLM perplexity results, and the other findings the answers cite from papers.
+- interp-logit-lens-head-attribution: with the final LayerNorm's sigma frozen, the per-head
+  (and embedding, bias) direct contributions sum exactly to the logits of a real
+  nn.MultiheadAttention layer, and so does the split of a logit difference.
+The attention-sink claims moved with their question to inf-attention-sinks
+(tests/test_claims_inference.py).
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,6 +48,7 @@ import torch.nn.functional as F
 
 from attention import scaled_dot_product_attention
 from prep import realmodel
+from prep.bank import load_bank
 
 TRIALS = range(3)
 
@@ -271,35 +274,6 @@ def test_mha_output_is_the_sum_over_heads_and_the_average_map_is_not_it(trial):
     assert (averaged - out).abs().max() > 1e-2
 
 
-# -- interp-attention-sinks ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("trial", TRIALS)
-def test_a_zero_sink_equals_softmax_plus_one(trial):
-    g = fresh_generator()
-    length, keys, dim = 5, 8, 4
-    q = torch.randn(1, 1, length, dim, generator=g, dtype=torch.float64)
-    k = torch.randn(1, 1, keys, dim, generator=g, dtype=torch.float64)
-    v = torch.randn(1, 1, keys, dim, generator=g, dtype=torch.float64)
-    zero = torch.zeros(1, 1, 1, dim, dtype=torch.float64)
-    k_sink, v_sink = torch.cat([zero, k], -2), torch.cat([zero, v], -2)
-    with_sink = F.scaled_dot_product_attention(q, k_sink, v_sink)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(dim)
-    softmax_plus_one = scores.exp() / (1 + scores.exp().sum(-1, keepdim=True))
-    torch.testing.assert_close(with_sink, softmax_plus_one @ v)
-    _, sink_weights = scaled_dot_product_attention(q.float(), k_sink.float(), v_sink.float())
-    torch.testing.assert_close(sink_weights[..., 1:], softmax_plus_one.float())
-
-
-def test_softmax_cannot_attend_to_nothing_but_a_sink_can():
-    quiet = torch.full((1, 8), -20.0, dtype=torch.float64)
-    assert torch.softmax(quiet, -1).sum().item() == pytest.approx(1.0)
-    with_sink = torch.softmax(torch.cat([torch.zeros(1, 1, dtype=torch.float64), quiet], -1), -1)
-    assert with_sink[0, 0] > 0.999999
-    keep = torch.ones(6, 6, dtype=torch.bool).tril()  # causal, True = attend
-    assert keep[:, 0].all()  # the first token is visible to every query
-
-
 # -- interp-gradient-attribution ------------------------------------------------------------------
 
 
@@ -334,3 +308,47 @@ def test_integrated_gradients_is_complete_and_gradient_times_input_is_not(trial)
         return (x * w_out).sum()
 
     torch.testing.assert_close((x * torch.func.grad(linear)(x)).sum(), linear(x) - linear(baseline))
+
+
+# -- interp-logit-lens-head-attribution -----------------------------------------------------------
+
+
+def interp_question(question_id: str):
+    q = load_bank(Path(__file__).resolve().parents[1] / "content").question(question_id)
+    assert q is not None, f"question {question_id} is gone: update this claim test"
+    return q
+
+
+@pytest.mark.parametrize("trial", TRIALS)
+def test_direct_logit_attribution_with_frozen_sigma_is_exact_also_for_a_logit_difference(trial):
+    q = interp_question("interp-logit-lens-head-attribution")
+    assert "8" in q.answer["en"] and "8 " in q.answer["zh"]
+    g = fresh_generator()
+    tokens, width, heads, vocab = 6, 12, 3, 7
+    head_dim = width // heads
+    x0 = torch.randn(tokens, width, generator=g, dtype=torch.float64)
+    mha = nn.MultiheadAttention(width, heads, batch_first=True, dtype=torch.float64)
+    gamma = torch.rand(width, generator=g, dtype=torch.float64) + 0.5
+    beta = torch.randn(width, generator=g, dtype=torch.float64)
+    w_u = torch.randn(width, vocab, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        y = F.layer_norm(x0, (width,))[None]
+        attn, _ = mha(y, y, y, need_weights=False)
+        x = x0 + attn[0]
+        logits = (gamma * F.layer_norm(x, (width,)) + beta) @ w_u
+        # Per-head outputs through the head's own block of W_O.
+        w_q, w_k, w_v = mha.in_proj_weight.chunk(3)
+        b_q, b_k, b_v = mha.in_proj_bias.chunk(3)
+        qh, kh, vh = ((y[0] @ w.T + b).view(tokens, heads, head_dim).transpose(0, 1)
+                      for w, b in ((w_q, b_q), (w_k, b_k), (w_v, b_v)))
+        per_head = F.scaled_dot_product_attention(qh, kh, vh)            # (H, T, d)
+        w_o = mha.out_proj.weight.T.view(heads, head_dim, width)
+        components = [x0, *(per_head @ w_o), mha.out_proj.bias.expand(tokens, width)]
+    torch.testing.assert_close(sum(components), x)
+    sigma = (x.var(-1, unbiased=False, keepdim=True) + 1e-5).sqrt()
+    dla = torch.stack([(c - c.mean(-1, keepdim=True)) / sigma for c in components]) @ (
+        gamma[:, None] * w_u)                                            # (components, T, V)
+    torch.testing.assert_close(dla.sum(0) + beta @ w_u, logits)
+    diff = dla[..., 0] - dla[..., 1]                                     # a logit difference
+    constant = beta @ (w_u[:, 0] - w_u[:, 1])
+    torch.testing.assert_close(diff.sum(0) + constant, logits[:, 0] - logits[:, 1])

@@ -20,13 +20,22 @@ Checked claims (question id: claim):
   input with a finite exp is 11.0859375 and 11.09375 overflows; a naive fp16 softmax gives NaN
   where max subtraction in fp32 matches float64; exp underflows to 0 below about -17.3; bf16 has
   fp32's range but eps 2^-7, so 1 + 0.001 == 1.
-- train-mask-fill-fp16: masked_fill(-1e9) on fp16 raises an overflow error; -1e9 cast to fp16 is
+- mask-fp16-neg-1e9 (merged from train-mask-fill-fp16, now in 02-masks.yaml): masked_fill(-1e9)
+  on fp16 raises an overflow error; -1e9 cast to fp16 is
   -inf; a fully masked row of -inf gives NaN; finfo(fp16).min + finfo(fp16).min is -inf; a fully
   masked row of finfo.min gives uniform weights; SDPA gives zeros for a fully masked row while
-  nn.MultiheadAttention gives NaN; bf16 represents -1e9 (about -9.98e8).
-- train-attention-dropout: dropped weights are rescaled by 1/(1-p), rows sum to 1 only in
+  nn.MultiheadAttention (need_weights=True, the default) gives NaN; bf16 represents -1e9.
+- fund-attention-dropout (merged from train-attention-dropout, now in 01-fundamentals.yaml):
+  dropped weights are rescaled by 1/(1-p), rows sum to 1 only in
   expectation; SDPA's dropout_p applies even under no_grad; nn.MultiheadAttention returns
   post-dropout weights in train mode and rows summing to 1 in eval mode.
+- train-qk-norm-softcap (QK-Clip): scaling a head's W_q and W_k by sqrt(tau / max) each brings its
+  largest logit to exactly tau (100 in Kimi K2) and leaves heads under tau alone; torch's SDPA has
+  no softcap argument (flash-attn's `softcap`, since 2.6, needs a GPU: cited, not run here).
+- train-sigmoid-attention: with bias -log n a row of zero scores sums to n / (n + 1), without it
+  n / 2; outputs over blocks of keys add up (no running max); a fully masked row gives zeros; the
+  17% FlashSigmoid speed-up on H100 is cited, not measured (no GPU here).
+Every test of a question names its id through ``question_text`` (a renamed or deleted id fails).
 """
 
 from __future__ import annotations
@@ -42,11 +51,21 @@ from torch import nn
 from prep.bank import load_bank
 
 SECTION = Path(__file__).resolve().parents[1] / "content" / "07-training.yaml"
+CONTENT = SECTION.parent
 FP16_MAX = 65504.0
 
 
 def entropy(weights: torch.Tensor) -> torch.Tensor:
     return -(weights * weights.clamp_min(1e-300).log()).sum(-1)
+
+
+def question_text(question_id: str) -> str:
+    """Answer, explanation and key points of a question anywhere in the bank (fails if gone)."""
+    q = load_bank(CONTENT).question(question_id)
+    assert q is not None, f"question {question_id} is gone: update this claim test"
+    texts = [getattr(q, f)[lang] for f in ("answer", "explanation") for lang in ("zh", "en")]
+    texts += [point[lang] for point in q.key_points for lang in ("zh", "en")]
+    return "\n".join(texts)
 
 
 def section_text(question_id: str) -> str:
@@ -258,10 +277,11 @@ def test_bf16_has_fp32_range_but_little_precision():
     assert one + torch.tensor(0.001, dtype=torch.bfloat16) == one
 
 
-# --- train-mask-fill-fp16 ------------------------------------------------------------------------
+# --- mask-fp16-neg-1e9 (was train-mask-fill-fp16) -------------------------------------------------
 
 
 def test_masked_fill_minus_1e9_on_fp16_raises_overflow():
+    question_text("mask-fp16-neg-1e9")
     scores = torch.zeros(2, 3, dtype=torch.float16)
     with pytest.raises(RuntimeError, match="overflow"):
         scores.masked_fill(torch.ones(2, 3, dtype=torch.bool), -1e9)
@@ -300,10 +320,11 @@ def test_bf16_represents_minus_1e9():
     assert math.isfinite(value) and math.isclose(value, -9.98e8, rel_tol=1e-3)
 
 
-# --- train-attention-dropout ---------------------------------------------------------------------
+# --- fund-attention-dropout (was train-attention-dropout) ---------------------------------------
 
 
 def test_dropout_rows_sum_to_one_only_in_expectation():
+    question_text("fund-attention-dropout")
     g = torch.Generator().manual_seed(5)
     p_drop = 0.3
     weights = torch.softmax(torch.randn(1, 8, generator=g, dtype=torch.float64), -1)
@@ -336,3 +357,69 @@ def test_mha_returns_post_dropout_weights_in_train_mode():
     _, eval_weights = mha(x, x, x, need_weights=True, average_attn_weights=False)
     assert (train_weights.sum(-1) - 1).abs().max() > 0.1
     torch.testing.assert_close(eval_weights.sum(-1), torch.ones(1, 2, 5))
+
+
+# --- train-qk-norm-softcap: QK-Clip and softcap kernels ------------------------------------------
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_qk_clip_brings_each_offending_head_back_to_tau_and_leaves_the_others(trial):
+    text = question_text("train-qk-norm-softcap")
+    assert "100" in text and "15.5T" in text and "QK-Clip" in text
+    tau = 100.0
+    g = torch.Generator().manual_seed(int(torch.seed() % 2**31))
+    x = torch.randn(7, 32, generator=g, dtype=torch.float64)
+    size = torch.tensor([3.0, 0.2, 2.0], dtype=torch.float64)[:, None, None]
+    w_q = torch.randn(3, 8, 32, generator=g, dtype=torch.float64) * size
+    w_k = torch.randn(3, 8, 32, generator=g, dtype=torch.float64) * size
+
+    def max_logit(wq, wk):
+        return ((x @ wq.transpose(1, 2)) @ (x @ wk.transpose(1, 2)).transpose(1, 2)).amax((1, 2))
+
+    before = max_logit(w_q, w_k)
+    gamma = torch.clamp(tau / before, max=1.0).sqrt()[:, None, None]
+    after = max_logit(w_q * gamma, w_k * gamma)
+    over = before > tau
+    torch.testing.assert_close(after[over], torch.full_like(after[over], tau))
+    torch.testing.assert_close(after[~over], before[~over])
+
+
+def test_torch_sdpa_has_no_softcap_argument():
+    assert "softcap" in question_text("train-qk-norm-softcap")
+    q = torch.randn(1, 1, 3, 4)
+    with pytest.raises(TypeError):
+        F.scaled_dot_product_attention(q, q, q, softcap=50.0)
+
+
+# --- train-sigmoid-attention ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [4, 64, 4096])
+def test_minus_log_n_bias_puts_a_zero_score_row_near_one(n):
+    text = question_text("train-sigmoid-attention")
+    assert "n/(n+1)" in text and "n/2" in text and "17%" in text
+    zeros = torch.zeros(n, dtype=torch.float64)
+    assert math.isclose(torch.sigmoid(zeros - math.log(n)).sum().item(), n / (n + 1), rel_tol=1e-12)
+    assert math.isclose(torch.sigmoid(zeros).sum().item(), n / 2, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_sigmoid_attention_over_key_blocks_adds_up_and_masked_rows_are_zero(trial):
+    question_text("train-sigmoid-attention")
+    g = torch.Generator().manual_seed(int(torch.seed() % 2**31))
+    q, k, v = (torch.randn(2, n, 8, generator=g, dtype=torch.float64) for n in (5, 12, 12))
+    bias = -math.log(12)
+
+    def attend(k_, v_, keep=None):
+        scores = q @ k_.transpose(-2, -1) / math.sqrt(8) + bias
+        if keep is not None:
+            scores = scores.masked_fill(~keep, float("-inf"))
+        return torch.sigmoid(scores) @ v_
+
+    whole = attend(k, v)
+    blocks = sum(attend(k[:, i : i + 5], v[:, i : i + 5]) for i in range(0, 12, 5))
+    torch.testing.assert_close(blocks, whole)
+    keep = torch.ones(5, 12, dtype=torch.bool)
+    keep[2] = False
+    masked = attend(k, v, keep)
+    assert (masked[:, 2] == 0).all() and torch.isfinite(masked).all()

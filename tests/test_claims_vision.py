@@ -29,6 +29,14 @@ Checked claims (question id: claim):
   compute ~98x fewer scores than self-attention over the pixels.
 - vis-detr-object-queries: a decoder with 100 queries outputs 100 predictions whatever the size
   of the image features.
+- vis-swin-shifted-windows (region mask): cyclic shift + Swin's 3 x 3 region mask equals full
+  attention inside the windows of a grid offset by M // 2 (three window sizes); without the mask
+  the result differs and token (7, 7) leaks into token (0, 0) across the image's edges.
+- vis-attention-in-cv (added): DiT, MM-DiT, FLUX, registers and SAM (14x14 windows, four global
+  blocks, after ViTDet) are named and their papers cited; nothing here runs those models.
+- vis-mmdit-joint-attention: 1024 / 8 / 2 = 64 -> 4096 image tokens; joint attention's matmuls
+  cost 4 (N_x + N_c)^2 d FLOPs against cross-attention's 4 N_x N_c d; cross-attention is joint
+  attention masked to image queries over text keys, and unmasked joint attention differs.
 """
 
 from __future__ import annotations
@@ -332,3 +340,106 @@ def test_detr_decoder_outputs_one_prediction_per_object_query(feature_hw):
     queries = torch.randn(1, n_queries, d)                     # learned object queries
     memory = torch.randn(1, feature_hw[0] * feature_hw[1], d)  # flattened encoder features
     assert decoder(queries, memory).shape == (1, n_queries, d)
+
+
+# --- vis-swin-shifted-windows: the region mask ---------------------------------------------------
+
+
+def shifted_window_attention(x: torch.Tensor, m: int, with_mask: bool) -> torch.Tensor:
+    b, h, w, c = x.shape
+    s = m // 2
+    rolled = torch.roll(x, shifts=(-s, -s), dims=(1, 2))
+    win = rolled.view(b, h // m, m, w // m, m, c).permute(0, 1, 3, 2, 4, 5).reshape(b, -1, m * m, c)
+    mask = None
+    if with_mask:
+        region = torch.zeros(h, w, dtype=torch.long)  # Swin's 3 x 3 regions after the shift
+        label = 0
+        for rows in (slice(0, -m), slice(-m, -s), slice(-s, None)):
+            for cols in (slice(0, -m), slice(-m, -s), slice(-s, None)):
+                region[rows, cols] = label
+                label += 1
+        ids = region.view(h // m, m, w // m, m).permute(0, 2, 1, 3).reshape(-1, m * m)
+        mask = ids[:, :, None] == ids[:, None, :]  # (nW, M*M, M*M)
+    out = F.scaled_dot_product_attention(win, win, win, attn_mask=mask)
+    out = out.view(b, h // m, w // m, m, m, c).permute(0, 1, 3, 2, 4, 5).reshape(b, h, w, c)
+    return torch.roll(out, shifts=(s, s), dims=(1, 2))
+
+
+@pytest.mark.parametrize(("h", "w", "m"), [(8, 12, 4), (12, 12, 6), (14, 7, 7)])
+def test_shifted_windows_with_region_mask_equal_attention_in_an_offset_grid(h, w, m):
+    q = question("vis-swin-shifted-windows")
+    text = "\n".join(q.explanation[lang] for lang in ("zh", "en"))
+    assert "M/2" in text
+    g = torch.Generator().manual_seed(int(torch.seed() % 2**31))
+    x = torch.randn(2, h, w, 4, generator=g, dtype=torch.float64)
+    s = m // 2
+    rows = (torch.arange(h)[:, None] + m - s) // m
+    cols = (torch.arange(w)[None, :] + m - s) // m
+    offset_id = (rows * (w // m + 1) + cols).flatten()  # windows of a grid shifted by M // 2
+    tokens = x.reshape(2, h * w, 4)
+    reference = F.scaled_dot_product_attention(
+        tokens, tokens, tokens, attn_mask=offset_id[:, None] == offset_id[None, :]
+    )
+    masked = shifted_window_attention(x, m, with_mask=True).reshape(2, h * w, 4)
+    torch.testing.assert_close(masked, reference)
+    unmasked = shifted_window_attention(x, m, with_mask=False).reshape(2, h * w, 4)
+    assert (unmasked - reference).abs().max() > 1e-3
+
+
+def test_without_the_region_mask_opposite_edges_leak_into_each_other():
+    question("vis-swin-shifted-windows")
+    x = torch.randn(1, 8, 8, 4, dtype=torch.float64, requires_grad=True)
+    for with_mask, leaks in ((False, True), (True, False)):
+        (grad,) = torch.autograd.grad(shifted_window_attention(x, 4, with_mask)[0, 0, 0].sum(), x)
+        assert (grad[0, 7, 7].abs().max() > 0) == leaks
+
+
+# --- vis-attention-in-cv: what was added --------------------------------------------------------
+
+
+def test_attention_in_cv_names_dit_mmdit_registers_and_sam_with_cited_numbers():
+    q = question("vis-attention-in-cv")
+    for lang in ("zh", "en"):
+        text = q.answer[lang]
+        for name in ("DiT", "MM-DiT", "FLUX", "register", "SAM", "ViTDet", "14\\times14"):
+            assert name in text, (lang, name)
+    assert "four equally spaced" in q.answer["en"] and "四个等间隔" in q.answer["zh"]
+    titles = " ".join(r.title for r in q.references)
+    for paper in ("Segment Anything", "Registers", "Rectified Flow", "Scalable Diffusion"):
+        assert paper in titles  # cited from the papers; nothing here runs those models
+
+
+# --- vis-mmdit-joint-attention -------------------------------------------------------------------
+
+
+def test_joint_attention_token_count_and_cost():
+    q = question("vis-mmdit-joint-attention")
+    assert "4096" in q.answer["en"] and "4096" in q.answer["zh"]
+    assert (1024 // 8 // 2) ** 2 == 64 * 64 == 4096
+    n_img, n_txt, d = 64, 16, 8
+    x = torch.randn(n_img + n_txt, d)
+
+    def attention_matmuls(q, kv):  # q k^T and p v, the O(N_q N_kv d) part
+        p = torch.softmax(q @ kv.T, -1)
+        return flops_of(lambda: q @ kv.T) + flops_of(lambda: p @ kv)
+
+    joint = attention_matmuls(x, x)
+    cross = attention_matmuls(x[:n_img], x[n_img:])
+    assert joint == 4 * (n_img + n_txt) ** 2 * d and cross == 4 * n_img * n_txt * d
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_cross_attention_is_joint_attention_masked_to_image_queries_over_text_keys(trial):
+    question("vis-mmdit-joint-attention")
+    g = torch.Generator().manual_seed(int(torch.seed() % 2**31))
+    n_img, n_txt = 6, 4
+    q, k, v = (torch.randn(2, 3, n_img + n_txt, 8, generator=g, dtype=torch.float64)
+               for _ in range(3))
+    keep = torch.zeros(n_img + n_txt, n_img + n_txt, dtype=torch.bool)
+    keep[:n_img, n_img:] = True
+    keep[n_img:, :] = True
+    joint = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)[:, :, :n_img]
+    cross = F.scaled_dot_product_attention(q[:, :, :n_img], k[:, :, n_img:], v[:, :, n_img:])
+    torch.testing.assert_close(joint, cross)
+    unmasked = F.scaled_dot_product_attention(q, k, v)[:, :, :n_img]
+    assert (unmasked - cross).abs().max() > 1e-3  # joint: image keys compete in the same softmax
