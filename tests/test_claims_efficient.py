@@ -13,7 +13,8 @@ Checked claims (question id: claim):
   rowsum(dO * O) = rowsum(P * dP); the recomputation formulas for dQ, dK, dV equal autograd.
 - eff-sliding-window-sparse: with window w (the w keys 0 <= i - j < w, as
   attention.masks.sliding_window_mask), l layers reach l * (w - 1) tokens back; Mistral's
-  32 x 4096 = 131072 (32 x 4095 + 1 = 131041 with this definition); a rolling buffer of W slots holds exactly the last W keys, 8x
+  32 x 4096 = 131072 (32 x 4095 + 1 = 131041 with this definition); a rolling buffer of W slots
+  holds exactly the last W keys, 8x
   smaller than a full cache at 32K tokens.
 - eff-linear-attention-rnn: the causal prefix-sum (RNN) form equals the masked quadratic form;
   its state has a fixed size; non-causal linear attention's FLOPs grow linearly in n.

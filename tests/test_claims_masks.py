@@ -28,7 +28,8 @@ Checked claims (question id: claim):
 - mask-sdpa-vs-mha-convention: SDPA's bool True = attend, nn.MultiheadAttention's True = ignore;
   passing SDPA's keep mask to MHA gives NaN for an unpadded sample; a -inf float
   key_padding_mask equals the bool one; MHA's is_causal needs attn_mask.
-- eff-sdpa-backends-is-causal (alias mask-is-causal-alignment): is_causal=True is upper-left aligned (tril of ones(L, S)); with L = 1
+- eff-sdpa-backends-is-causal (alias mask-is-causal-alignment): is_causal=True is upper-left
+  aligned (tril of ones(L, S)); with L = 1
   it returns v_0; the lower-right mask (diagonal = S - L) equals causal_lower_right and the last L
   rows of full causal attention; with L = S both alignments agree.
 - mask-after-softmax-bug: masking after softmax leaves rows summing to less than 1 and outputs that
@@ -496,22 +497,26 @@ def test_flex_packed_prefix_lm_matches_sdpa_and_a_float64_reference(seed):
 
     def make(doc, pos):
         def mask_mod(b, h, q_idx, kv_idx):
-            return (doc[q_idx] == doc[kv_idx]) & ((pos[kv_idx] <= pos[q_idx]) | (pos[kv_idx] < prefix))
+            visible = (pos[kv_idx] <= pos[q_idx]) | (pos[kv_idx] < prefix)
+            return (doc[q_idx] == doc[kv_idx]) & visible
         return mask_mod
 
     block_mask = flex.create_block_mask(make(doc, pos), None, None, L, L, device="cpu")
     out = flex.flex_attention(q, k, v, block_mask=block_mask)
     i, j = torch.arange(L)[:, None], torch.arange(L)[None, :]
     keep = (doc[i] == doc[j]) & ((pos[j] <= pos[i]) | (pos[j] < prefix))
-    scores = (q.double() @ k.double().transpose(-2, -1) / math.sqrt(8)).masked_fill(~keep, float("-inf"))
+    scores = q.double() @ k.double().transpose(-2, -1) / math.sqrt(8)
+    scores = scores.masked_fill(~keep, float("-inf"))
     torch.testing.assert_close(out.double(), torch.softmax(scores, -1) @ v.double(),
                                rtol=1e-5, atol=1e-5)
     # Packed outputs equal each document run on its own with the same prefix-LM mask.
     start = 0
     for n in lengths:
         sl = slice(start, start + n)
-        own = (torch.arange(n)[None, :] <= torch.arange(n)[:, None]) | (torch.arange(n)[None, :] < prefix)
-        alone = F.scaled_dot_product_attention(q[..., sl, :], k[..., sl, :], v[..., sl, :], attn_mask=own)
+        r, c = torch.arange(n)[:, None], torch.arange(n)[None, :]
+        own = (c <= r) | (c < prefix)
+        alone = F.scaled_dot_product_attention(
+            q[..., sl, :], k[..., sl, :], v[..., sl, :], attn_mask=own)
         torch.testing.assert_close(out[..., sl, :], alone, rtol=1e-5, atol=1e-5)
         start += n
     assert "mask_mod" in _question_text("mask-flex-attention-block-mask")

@@ -8,7 +8,8 @@ Checked claims (question id: claim):
   have rank <= d_h; the eager attention weights grow as h * n^2.
 - mh-why-multiple-heads: Concat(heads) W_O equals the sum of per-head contributions
   head_i W_O^(i).
-- mh-einsum-implementation / fund-tensor-shapes (alias mh-split-heads-bug): the split with view(B, L, H, Dh).transpose(1, 2)
+- mh-einsum-implementation / fund-tensor-shapes (alias mh-split-heads-bug): the split with
+  view(B, L, H, Dh).transpose(1, 2)
   matches nn.MultiheadAttention; view(B, H, L, Dh) runs but does not, and puts token
   (hL + l) // H (often a later one) in row l of head h.
 - mh-mqa-gqa: GQA with G = H equals MHA; GQA with G = 1 equals MQA (one K/V head broadcast);
@@ -270,7 +271,8 @@ def test_mla_absorbed_attention_equals_attention_on_reconstructed_kv():
 
 
 def test_buggy_head_split_puts_later_tokens_in_earlier_rows():
-    """fund-tensor-shapes (alias mh-split-heads-bug): after view(B, H, L, Dh), row l of head h holds token (hL + l) // H."""
+    """fund-tensor-shapes (alias mh-split-heads-bug): after view(B, H, L, Dh), row l of head h
+    holds token (hL + l) // H."""
     batch, length, d, heads = 1, 8, 16, 4
     x = torch.arange(length, dtype=torch.float32).repeat_interleave(d).view(batch, length, d)
     buggy = x.view(batch, heads, length, d // heads)
@@ -314,7 +316,8 @@ def _mla_setup(seed: int):
     def rnd(*shape):
         return torch.randn(*shape, generator=g, dtype=torch.float64)
 
-    w_dkv, w_uk, w_uv, w_kr = rnd(d_c, d_model), rnd(H, d_h, d_c), rnd(H, d_h, d_c), rnd(d_r, d_model)
+    w_dkv, w_kr = rnd(d_c, d_model), rnd(d_r, d_model)
+    w_uk, w_uv = rnd(H, d_h, d_c), rnd(H, d_h, d_c)
     hidden = rnd(n, d_model) / math.sqrt(d_model)
     latent = hidden @ w_dkv.T / math.sqrt(d_model)                          # (n, d_c)
     k_rope = apply_rope((hidden @ w_kr.T)[None])[0]                          # (n, d_r) shared
@@ -324,7 +327,7 @@ def _mla_setup(seed: int):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_mla_with_rope_path_absorbed_as_mqa_equals_explicit_mha_scaled_by_d_h_plus_d_r(seed):
-    H, d_c, d_h, d_r, n, w_uk, w_uv, latent, k_rope, q_c, q_r = _mla_setup(seed)
+    H, _, d_h, d_r, n, w_uk, w_uv, latent, k_rope, q_c, q_r = _mla_setup(seed)
     # Explicit (training / prefill form): per-head keys [k^C_i ; k^R], scale 1/sqrt(d_h + d_r).
     keys = torch.cat([torch.einsum("hdc,nc->hnd", w_uk, latent), k_rope.expand(H, n, d_r)], -1)
     values = torch.einsum("hdc,nc->hnd", w_uv, latent)
@@ -335,11 +338,13 @@ def test_mla_with_rope_path_absorbed_as_mqa_equals_explicit_mha_scaled_by_d_h_pl
     # Absorbed: one shared key of width d_c + d_r and one shared value of width d_c (MQA).
     q_wide = torch.cat([q_c @ w_uk, q_r], -1)                                # (H, n, d_c + d_r)
     k_wide = torch.cat([latent, k_rope], -1)                                 # (n, d_c + d_r)
-    w = torch.softmax((q_wide @ k_wide.T / math.sqrt(d_h + d_r)).masked_fill(~causal, float("-inf")), -1)
+    masked = (q_wide @ k_wide.T / math.sqrt(d_h + d_r)).masked_fill(~causal, float("-inf"))
+    w = torch.softmax(masked, -1)
     absorbed = torch.einsum("hnc,hdc->hnd", w @ latent, w_uv)
     torch.testing.assert_close(absorbed, reference)
     # Scaling by 1/sqrt(d_h) instead (the old code) gives a different answer.
-    wrong = torch.softmax((q_wide @ k_wide.T / math.sqrt(d_h)).masked_fill(~causal, float("-inf")), -1)
+    masked = (q_wide @ k_wide.T / math.sqrt(d_h)).masked_fill(~causal, float("-inf"))
+    wrong = torch.softmax(masked, -1)
     assert not torch.allclose(torch.einsum("hnc,hdc->hnd", wrong @ latent, w_uv), reference)
     text = _question_text("mh-latent-attention-mla")
     assert "\\sqrt{192}" in text and "576" in text and "FlashMLA" in text
@@ -384,7 +389,8 @@ def test_mla_rope_key_shared_keeps_cache_independent_of_heads():
 
 def test_llama2_70b_cache_per_token_is_320_kib_gqa_and_2_5_mib_mha():
     layers, kv_heads, query_heads, d_h, fp16 = 80, 8, 64, 128, 2
-    cache = [torch.empty(2, kv_heads, 1, d_h, dtype=torch.float16, device="meta") for _ in range(layers)]
+    cache = [torch.empty(2, kv_heads, 1, d_h, dtype=torch.float16, device="meta")
+             for _ in range(layers)]
     gqa = sum(t.numel() * t.element_size() for t in cache)
     assert gqa == 2 * layers * kv_heads * d_h * fp16 == 320 * 2**10
     assert 2 * layers * query_heads * d_h * fp16 == 2.5 * 2**20 == 8 * gqa
