@@ -66,10 +66,6 @@ class Question(_Strict):
     module: NonEmpty | None = None
     references: list[Reference] = Field(default_factory=list)
     source: Annotated[str, StringConstraints(pattern=SOURCE_PATTERN)] | None = None
-    key_points: list[Text] = []
-    follow_ups: list[str] = []
-    aliases: list[str] = []
-    lab: dict[str, str | int | float | bool] | None = None
     # Filled by the loader, not by the YAML.
     section_id: str = ""
     file: str = ""
