@@ -11,8 +11,10 @@ Checked claims (question id: claim):
   renormalising at every block (FA1).
 - eff-flash-backward-recompute: P = exp(S - L) recovers the softmax from the saved logsumexp;
   rowsum(dO * O) = rowsum(P * dP); the recomputation formulas for dQ, dK, dV equal autograd.
-- eff-sliding-window-sparse: with window W (keys i - W .. i), l layers reach l * W tokens back;
-  Mistral's 32 x 4096 = 131072; a rolling buffer of W slots holds exactly the last W keys, 8x
+- eff-sliding-window-sparse: with window w (the w keys 0 <= i - j < w, as
+  attention.masks.sliding_window_mask), l layers reach l * (w - 1) tokens back; Mistral's
+  32 x 4096 = 131072 (32 x 4095 + 1 = 131041 with this definition); a rolling buffer of W slots
+  holds exactly the last W keys, 8x
   smaller than a full cache at 32K tokens.
 - eff-linear-attention-rnn: the causal prefix-sum (RNN) form equals the masked quadratic form;
   its state has a fixed size; non-causal linear attention's FLOPs grow linearly in n.
@@ -32,6 +34,9 @@ Checked claims (question id: claim):
 from __future__ import annotations
 
 import math
+import re
+from functools import cache
+from pathlib import Path
 
 import pytest
 import torch
@@ -41,8 +46,28 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.attention.bias import causal_lower_right
 from torch.utils.flop_counter import FlopCounterMode
 
+from attention.masks import sliding_window_mask
+from prep.bank import load_bank
+
 SEED = 0
 GIB, MIB = 2**30, 2**20
+
+
+
+CONTENT = Path(__file__).resolve().parents[1] / "content"
+
+
+@cache
+def _bank():
+    return load_bank(CONTENT)
+
+
+def _question_text(question_id: str) -> str:
+    """Every text of a question; a renamed or deleted id fails loudly here."""
+    q = _bank().question(question_id)
+    assert q is not None, f"question {question_id!r} was renamed or deleted; update this claim test"
+    parts = [q.question, q.answer, q.explanation, *q.key_points]
+    return "\n".join(t[lang] for t in parts for lang in ("zh", "en"))
 
 
 def test_attention_flops_are_4_n2_d():
@@ -137,20 +162,39 @@ def test_backward_from_saved_logsumexp_equals_autograd():
 
 
 def _window_mask(n: int, window: int) -> torch.Tensor:
+    """The one definition of issue 12: query i sees the `window` keys with 0 <= i - j < window."""
     i, j = torch.arange(n)[:, None], torch.arange(n)[None, :]
-    return (j <= i) & (i - j <= window)
+    return (j <= i) & (i - j < window)
 
 
 @pytest.mark.parametrize(("window", "layers"), [(3, 1), (3, 4), (5, 6), (8, 2)])
-def test_sliding_window_reach_is_layers_times_window(window, layers):
+def test_sliding_window_reach_is_layers_times_window_minus_one(window, layers):
     n = 64
+    assert torch.equal(_window_mask(n, window), sliding_window_mask(n, window))
     reach = torch.linalg.matrix_power(_window_mask(n, window).double(), layers)[-1] > 0
-    assert n - 1 - int(reach.nonzero().min()) == layers * window
+    assert n - 1 - int(reach.nonzero().min()) == layers * (window - 1)
+    text = _question_text("eff-sliding-window-sparse")
+    assert "\\ell(w-1)+1" in text and "sliding_window_mask" in text
+
+
+def test_sliding_window_question_and_code_sliding_window_use_the_package_definition():
+    for question_id in ("eff-sliding-window-sparse", "code-sliding-window"):
+        q = _bank().question(question_id)
+        assert q is not None, question_id
+        namespace: dict = {}
+        exec(compile(q.code, f"<{question_id}>", "exec"), namespace)
+    eff = _bank().question("eff-sliding-window-sparse")
+    namespace = {}
+    exec(compile(eff.code, "<eff>", "exec"), namespace)
+    for n, w in ((9, 1), (9, 3), (12, 12), (7, 20)):
+        assert torch.equal(namespace["sliding_window_causal_mask"](n, w), sliding_window_mask(n, w))
 
 
 def test_mistral_theoretical_span_and_rolling_cache():
     window, layers, tokens = 4096, 32, 32 * 1024
-    assert layers * window == 131_072
+    assert layers * window == 131_072                       # the paper's "about 131K"
+    assert layers * (window - 1) + 1 == 131_041             # with the w-keys definition
+    assert "131041" in _question_text("eff-sliding-window-sparse")
     assert tokens // window == 8
     # A rolling buffer: position i goes to slot i % W and holds exactly the last W keys.
     small_window = 4
@@ -337,3 +381,75 @@ def test_sdpa_true_means_attend_and_multihead_attention_true_means_blocked():
     sdpa = F.scaled_dot_product_attention(x, x, x, attn_mask=keep[:, None, :])
     mha_out, _ = mha(x, x, x, key_padding_mask=~keep)  # MHA: True = ignore
     torch.testing.assert_close(mha_out, sdpa)
+
+
+# ============================================================ bank v2 (issue 12) claims
+
+
+# ---------------------------------------------------------------- eff-window-sinks-keys-seen
+
+
+def _keys_seen_brute_force(i: int, window: int, sinks: int) -> int:
+    return sum(1 for j in range(i + 1) if i - j < window or j < sinks)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_keys_seen_formula_matches_brute_force_and_the_questions_function(seed):
+    q = _bank().question("eff-window-sinks-keys-seen")
+    namespace: dict = {}
+    exec(compile(q.code, "<eff-window-sinks-keys-seen>", "exec"), namespace)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(200):
+        window = int(torch.randint(1, 40, (1,), generator=g))
+        sinks = int(torch.randint(0, 8, (1,), generator=g))
+        i = int(torch.randint(0, 120, (1,), generator=g))
+        formula = min(i + 1, window) + min(sinks, max(0, i - window + 1))
+        assert formula == _keys_seen_brute_force(i, window, sinks)
+        assert namespace["keys_seen"](i, window, sinks) == formula
+
+
+def test_keys_seen_worked_answers_and_cache_slots():
+    def seen(i):
+        return min(i + 1, 4096) + min(4, max(0, i - 4096 + 1))
+
+    assert (seen(100), seen(4097), seen(10000), seen(10**6)) == (101, 4098, 4100, 4100)
+    assert 4096 + 4 == 4100 and 10000 + 1 == 10001
+    text = _question_text("eff-window-sinks-keys-seen")
+    for figure in ("101", "4098", "4100", "10001"):
+        assert figure in text
+
+
+# --------------------------------------- eff-sdpa-backends-is-causal / eff-flash-attention-2-3
+# FA3 / FA4 need a GPU: these claims are read from torch 2.13's source, not measured here.
+
+
+def test_torch_lists_opt_in_fa3_and_fa4_with_none_active():
+    import torch.nn.attention as attn
+
+    assert attn.list_flash_attention_impls() == ["FA3", "FA4"]
+    assert attn.current_flash_attention_impl() is None
+    assert callable(attn.activate_flash_attention_impl)
+    text = _question_text("eff-sdpa-backends-is-causal")
+    assert "list_flash_attention_impls" in text and "['FA3', 'FA4']" in text
+    assert "not measured on a GPU here" in text
+
+
+def test_fa3_needs_sm90_and_fa4_sm90_or_sm100_per_torch_source():
+    import inspect
+
+    from torch.nn.attention import _fa3, _fa4
+
+    fa3, fa4 = inspect.getsource(_fa3), inspect.getsource(_fa4)
+    assert "FA3 requires compute capability 9.0" in fa3
+    assert "FA4 requires compute capability 9.0 or 10.0" in fa4
+    assert 'module_path: str = "flash_attn_interface"' in fa3
+    assert 'module_path: str = "flash_attn.cute.interface"' in fa4
+    for question_id in ("eff-sdpa-backends-is-causal", "eff-flash-attention-2-3"):
+        text = _question_text(question_id)
+        assert re.search(r"9\.0 or 10\.0", text), question_id
+
+
+def test_flash_attention_versions_question_says_gpu_figures_are_cited():
+    text = _question_text("eff-flash-attention-2-3")
+    assert "FlashInfer" in text and "FlashMLA" in text and "FA4" in text
+    assert "did not measure them" in text

@@ -39,12 +39,16 @@ Checked claims (question id: claim):
 from __future__ import annotations
 
 import math
+from functools import cache
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from prep.bank import load_bank
 
 N_SAMPLES = 20_000
 N_KEYS = 32
@@ -371,3 +375,179 @@ def test_cross_attention_weights_are_l_by_s_and_output_follows_queries():
     out, weights = mha(decoder_states, encoder_out, encoder_out)
     assert out.shape == (B, L, d)
     assert weights.shape == (B, L, S)
+
+
+# ============================================================ bank v2 (issue 12) claims
+# Each test below names the question whose text states the claim; a renamed or deleted id fails
+# here loudly (through _question_text), and so does a number that is no longer in the text.
+
+CONTENT = Path(__file__).resolve().parents[1] / "content"
+
+
+@cache
+def _bank():
+    return load_bank(CONTENT)
+
+
+def _question_text(question_id: str) -> str:
+    q = _bank().question(question_id)
+    assert q is not None, f"question {question_id!r} was renamed or deleted; update this claim test"
+    parts = [q.question, q.answer, q.explanation, *q.key_points]
+    return "\n".join(t[lang] for t in parts for lang in ("zh", "en"))
+
+
+# -------------------------------------------------------------- fund-design-attention-model
+# An 8B-class decoder: d = 4096, 32 layers, 32 query heads, 8 KV heads, d_h = 128, SwiGLU hidden
+# 14336, vocabulary 128256, no biases. Parameters are counted on the meta device (no memory).
+
+D8B, LAYERS8B, HEADS8B, KV8B, DH8B, FFN8B, VOCAB8B = 4096, 32, 32, 8, 128, 14336, 128256
+
+
+class _SwiGLUBlock(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.q = nn.Linear(D8B, HEADS8B * DH8B, bias=False)
+        self.k = nn.Linear(D8B, KV8B * DH8B, bias=False)
+        self.v = nn.Linear(D8B, KV8B * DH8B, bias=False)
+        self.o = nn.Linear(HEADS8B * DH8B, D8B, bias=False)
+        self.gate = nn.Linear(D8B, FFN8B, bias=False)
+        self.up = nn.Linear(D8B, FFN8B, bias=False)
+        self.down = nn.Linear(FFN8B, D8B, bias=False)
+
+
+def _count(module: nn.Module, prefixes: tuple[str, ...]) -> int:
+    return sum(p.numel() for n, p in module.named_parameters() if n.startswith(prefixes))
+
+
+def test_design_budget_parameter_counts():
+    with torch.device("meta"):
+        block = _SwiGLUBlock()
+        embeddings = nn.Embedding(VOCAB8B, D8B)
+    attention_params = _count(block, ("q", "k", "v", "o"))
+    ffn_params = _count(block, ("gate", "up", "down"))
+    assert attention_params == 2 * D8B**2 + 2 * D8B * KV8B * DH8B == 41_943_040      # ~41.9M
+    assert ffn_params == 3 * D8B * FFN8B == 176_160_768                              # ~176.2M
+    layers = LAYERS8B * (attention_params + ffn_params)
+    assert round(layers / 1e9, 2) == 6.98
+    embedding = sum(p.numel() for p in embeddings.parameters())
+    assert round(embedding / 1e9, 2) == 0.53
+    assert round((layers + 2 * embedding) / 1e9, 2) == 8.03
+    text = _question_text("fund-design-attention-model")
+    for figure in ("41.9", "176.2", "6.98", "0.53", "8.03"):
+        assert figure in text
+
+
+def test_design_budget_flops_per_token_and_attention_core():
+    torch.manual_seed(0)
+    n_params = LAYERS8B * (2 * D8B**2 + 2 * D8B * KV8B * DH8B + 3 * D8B * FFN8B)
+    assert round(2 * n_params / 1e9, 1) == 14.0                       # 2N forward FLOPs per token
+    core_per_layer = 4 * 8192 * D8B                                   # QK^T and AV, one token
+    assert round(core_per_layer / 1e9, 3) == 0.134
+    assert round(LAYERS8B * core_per_layer / 1e9, 1) == 4.3
+    # The 4 n d attention-core count, measured by torch's FLOP counter on a small case.
+    n, heads, d_h = 64, 4, 8
+    q = torch.randn(1, heads, 1, d_h)
+    k, v = torch.randn(1, heads, n, d_h), torch.randn(1, heads, n, d_h)
+    with FlopCounterMode(display=False) as counter:
+        torch.softmax(q @ k.transpose(-2, -1) / d_h**0.5, dim=-1) @ v   # (1, H, 1, d_h)
+    assert counter.get_total_flops() == 4 * n * heads * d_h
+    text = _question_text("fund-design-attention-model")
+    for figure in ("14.0", "0.134", "4.3"):
+        assert figure in text
+
+
+def test_design_budget_kv_cache_bytes():
+    per_token = 2 * LAYERS8B * KV8B * DH8B * 2                        # K and V, bf16
+    cache = [torch.empty(2, KV8B, 1, DH8B, dtype=torch.bfloat16, device="meta")
+             for _ in range(LAYERS8B)]
+    assert sum(t.numel() * t.element_size() for t in cache) == per_token == 128 * 2**10
+    assert per_token * 8192 == 2**30                                  # 1 GiB per 8192 tokens
+    mha = 2 * LAYERS8B * HEADS8B * DH8B * 2
+    assert mha == 4 * per_token and mha * 8192 == 4 * 2**30           # MHA: 4x, 4 GiB
+    text = _question_text("fund-design-attention-model")
+    assert "128 KiB" in text and "1 GiB" in text and "4 GiB" in text
+
+
+def test_swiglu_at_8_over_3_d_matches_a_4d_gelu_ffn_and_llama3_uses_3_5_d():
+    d = 3 * 512
+    assert 3 * d * (8 * d // 3) == 2 * d * (4 * d)                  # same parameter count
+    assert FFN8B == 3.5 * D8B
+    text = _question_text("fund-design-attention-model")
+    assert "14336" in text and "3.5d" in text and "\\tfrac{8}{3}d" in text
+
+
+def test_design_no_longer_recommends_rope_for_extrapolation():
+    text = _question_text("fund-design-attention-model")
+    assert "preferred when length extrapolation matters" not in text
+    assert "RoPE does not extrapolate by itself" in text and "RoPE 不能直接外推" in text
+
+
+# ----------------------------------------------------------------- fund-attention-filtering
+
+
+def test_bahdanau_is_dated_arxiv_2014_iclr_2015_everywhere_in_fundamentals():
+    for question_id in ("fund-attention-filtering", "fund-additive-vs-dot-product"):
+        text = _question_text(question_id)
+        assert "arXiv 2014" in text and "ICLR 2015" in text, question_id
+        assert "Bahdanau 2015" not in text and "Bahdanau (2014)" not in text, question_id
+
+
+# ------------------------------------------------------------------- fund-attention-dropout
+# (merged from train-attention-dropout)
+
+
+def test_bert_attention_dropout_default_is_0_1():
+    from transformers import BertConfig
+
+    assert BertConfig().attention_probs_dropout_prob == 0.1
+    assert "0.1" in _question_text("fund-attention-dropout")
+
+
+def test_mha_returns_weights_after_dropout_in_training_mode():
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(8, 2, dropout=0.5, batch_first=True)
+    x = torch.randn(2, 6, 8)
+    mha.train()
+    _, weights = mha(x, x, x)
+    assert not torch.allclose(weights.sum(-1), torch.ones(2, 6))
+    mha.eval()
+    _, weights = mha(x, x, x)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 6))
+    assert "eval()" in _question_text("fund-attention-dropout")
+
+
+# ------------------------------------------------------------ fund-permutation-equivariance
+# (merged from pos-permutation-equivariance)
+
+
+def test_a_whole_encoder_layer_without_positions_is_permutation_equivariant():
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(16, 4, dim_feedforward=32, dropout=0.0, batch_first=True)
+    layer.eval()
+    x = torch.randn(1, 7, 16)
+    perm = torch.randperm(7)
+    torch.testing.assert_close(layer(x[:, perm]), layer(x)[:, perm])
+    pooled = layer(x).mean(1)                                          # invariant after pooling
+    torch.testing.assert_close(layer(x[:, perm]).mean(1), pooled)
+    assert "FFN" in _question_text("fund-permutation-equivariance")
+
+
+# --------------------------------------------------------------------- fund-tensor-shapes
+# (merged from mh-split-heads-bug)
+
+
+def test_wrong_head_split_puts_a_later_token_into_an_earlier_causal_row():
+    B, L, H, d_h = 1, 8, 4, 2
+    token_of = torch.arange(L)[None, :, None].expand(B, L, H * d_h).float()   # value = token index
+    wrong = token_of.reshape(B, H, L, d_h)                                     # view(B, H, L, d_h)
+    for h in range(H):
+        for row in range(L):
+            assert int(wrong[0, h, row, 0]) == (h * L + row) // H
+    assert int(wrong[0, H - 1, 0, 0]) > 0                       # row 0 holds a later token
+    only_token0 = torch.zeros(B, L, H * d_h)
+    only_token0[:, 0] = 1.0
+    right = only_token0.view(B, L, H, d_h).transpose(1, 2)
+    assert right[:, :, 1:].abs().sum() == 0                     # the token-0 trick passes
+    assert only_token0.view(B, H, L, d_h)[:, 1:].abs().sum() == 0   # ...and exposes the bug:
+    assert only_token0.view(B, H, L, d_h)[:, 0, 1].abs().sum() > 0  # token 0 spills into row 1
+    assert "(hL + l)/H" in _question_text("fund-tensor-shapes")

@@ -28,7 +28,8 @@ Checked claims (question id: claim):
 - mask-sdpa-vs-mha-convention: SDPA's bool True = attend, nn.MultiheadAttention's True = ignore;
   passing SDPA's keep mask to MHA gives NaN for an unpadded sample; a -inf float
   key_padding_mask equals the bool one; MHA's is_causal needs attn_mask.
-- mask-is-causal-alignment: is_causal=True is upper-left aligned (tril of ones(L, S)); with L = 1
+- eff-sdpa-backends-is-causal (alias mask-is-causal-alignment): is_causal=True is upper-left
+  aligned (tril of ones(L, S)); with L = 1
   it returns v_0; the lower-right mask (diagonal = S - L) equals causal_lower_right and the last L
   rows of full causal attention; with L = S both alignments agree.
 - mask-after-softmax-bug: masking after softmax leaves rows summing to less than 1 and outputs that
@@ -37,11 +38,19 @@ Checked claims (question id: claim):
 
 from __future__ import annotations
 
+import math
+import warnings
+from functools import cache
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.attention.bias import causal_lower_right
+
+from prep.bank import load_bank
 
 FP16_MAX = 65504.0
 BIG_NEGATIVE = -1e9
@@ -312,7 +321,8 @@ def test_multihead_attention_is_causal_is_only_a_hint():
         mha(x, x, x, is_causal=True)
 
 
-# ------------------------------------------------------------------ mask-is-causal-alignment
+# --------------------------- eff-sdpa-backends-is-causal (merged from mask-is-causal-alignment)
+# The question now lives in 05-efficient.yaml; its alignment claims stay here beside the masks.
 
 
 def test_is_causal_is_upper_left_aligned_and_forgets_the_cache_when_l_is_1():
@@ -371,3 +381,148 @@ def test_masking_after_softmax_leaks_padding_and_masking_before_does_not():
     assert not torch.allclose(buggy(k2, v2), buggy(k, v))
     torch.testing.assert_close(fixed(k2, v2), fixed(k, v))
     torch.testing.assert_close(fixed(k, v), F.scaled_dot_product_attention(q, k, v, attn_mask=keep))
+
+
+# ============================================================ bank v2 (issue 12) claims
+# Each test below names the question whose text states the claim; a renamed or deleted id fails
+# here loudly (through _question_text).
+
+CONTENT = Path(__file__).resolve().parents[1] / "content"
+
+
+@cache
+def _bank():
+    return load_bank(CONTENT)
+
+
+def _question_text(question_id: str) -> str:
+    q = _bank().question(question_id)
+    assert q is not None, f"question {question_id!r} was renamed or deleted; update this claim test"
+    parts = [q.question, q.answer, q.explanation, *q.key_points]
+    return "\n".join(t[lang] for t in parts for lang in ("zh", "en"))
+
+
+def test_is_causal_alignment_question_is_merged_into_the_sdpa_backends_question():
+    q = _bank().question("eff-sdpa-backends-is-causal")
+    assert q is not None and "mask-is-causal-alignment" in q.aliases
+    assert _bank().question("mask-is-causal-alignment") is None
+    assert "causal_lower_right" in _question_text("eff-sdpa-backends-is-causal")
+
+
+# ---------------------------------------------------------------- mask-fully-masked-row-nan
+
+
+@pytest.mark.parametrize("backend", [SDPBackend.MATH, SDPBackend.FLASH_ATTENTION])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_cpu_math_and_cpu_flash_kernels_give_zeros_for_fully_masked_rows(backend, dtype):
+    q, k, v = (t.to(dtype) for t in _qkv(1, 2, 4, 8, seed=30))
+    is_pad = torch.tensor([True, True, False, False])
+    keep = torch.tril(torch.ones(4, 4, dtype=torch.bool)) & ~is_pad[None, :]
+    with sdpa_kernel([backend]):
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+    assert (out[..., :2, :] == 0).all() and torch.isfinite(out).all()
+    text = _question_text("mask-fully-masked-row-nan")
+    assert "MATH" in text and "FLASH_ATTENTION" in text and "fp16" in text and "bf16" in text
+
+
+def test_safe_softmax_gives_zeros_for_an_all_minus_inf_row():
+    row = torch.full((2, 5), float("-inf"))
+    row[1, 2] = 0.0
+    out = torch._safe_softmax(row, -1)
+    assert (out[0] == 0).all()
+    torch.testing.assert_close(out[1], torch.softmax(row[1], -1))
+    assert "_safe_softmax" in _question_text("mask-fully-masked-row-nan")
+
+
+def test_fully_masked_row_answer_says_cuda_backends_were_not_measured():
+    # Cited, not measured: this machine has no GPU, so the CUDA claim is a caveat in the text.
+    assert not torch.cuda.is_available()
+    text = _question_text("mask-fully-masked-row-nan")
+    assert "must be checked" in text and "not measured here" in text and "CUDA" in text
+
+
+# --------------------------------------------------------- mask-fp16-neg-1e9 (merged fix)
+# (merged from train-mask-fill-fp16)
+
+
+def test_fp32_minus_inf_mask_with_zeroed_rows_matches_sdpa_for_fp16_inputs():
+    B, L, S, d_k = 2, 4, 5, 8
+    g = _gen(31)
+    q, k, v = (torch.randn(B, n, d_k, generator=g).half() for n in (L, S, S))
+    keep = torch.rand(B, L, S, generator=g) > 0.4
+    keep[0, 1] = False
+    scores = (q @ k.transpose(-2, -1) / math.sqrt(d_k)).float().masked_fill(~keep, float("-inf"))
+    weights = torch.where(keep.any(-1, keepdim=True), torch.softmax(scores, -1), 0.0)
+    out = weights @ v.float()
+    ref = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=keep)
+    torch.testing.assert_close(out, ref, atol=2e-3, rtol=2e-3)
+    assert (out[0, 1] == 0).all()
+    q_ = _bank().question("mask-fp16-neg-1e9")
+    assert "train-mask-fill-fp16" in q_.aliases
+    assert "9.98" in _question_text("mask-fp16-neg-1e9")
+
+
+# ---------------------------------------------------------- mask-flex-attention-block-mask
+
+
+def _flex():
+    from torch.nn.attention import flex_attention as flex
+
+    warnings.filterwarnings("ignore", message=".*flex_attention called without torch.compile.*")
+    return flex
+
+
+def test_flex_default_block_is_128_and_a_causal_block_mask_skips_the_upper_blocks():
+    flex = _flex()
+    assert flex._DEFAULT_SPARSE_BLOCK_SIZE == 128
+    block_mask = flex.create_block_mask(
+        lambda b, h, q_idx, kv_idx: q_idx >= kv_idx, None, None, 512, 512, device="cpu")
+    # 4 x 4 blocks of 128: 6 below the diagonal fully visible, 4 partial, 6 skipped.
+    assert block_mask.full_kv_num_blocks.flatten().tolist() == [0, 1, 2, 3]
+    assert block_mask.kv_num_blocks.flatten().tolist() == [1, 1, 1, 1]
+    assert block_mask.sparsity() == pytest.approx(100 * 6 / 16)
+    assert "128" in _question_text("mask-flex-attention-block-mask")
+
+
+@pytest.mark.parametrize("seed", [32, 33])
+def test_flex_packed_prefix_lm_matches_sdpa_and_a_float64_reference(seed):
+    flex = _flex()
+    g = _gen(seed)
+    lengths = torch.randint(2, 9, (4,), generator=g).tolist()
+    prefix = 2
+    doc = torch.cat([torch.full((n,), i) for i, n in enumerate(lengths)])
+    pos = torch.cat([torch.arange(n) for n in lengths])
+    L = int(doc.numel())
+    q, k, v = (torch.randn(1, 2, L, 8, generator=g) for _ in range(3))
+
+    def make(doc, pos):
+        def mask_mod(b, h, q_idx, kv_idx):
+            visible = (pos[kv_idx] <= pos[q_idx]) | (pos[kv_idx] < prefix)
+            return (doc[q_idx] == doc[kv_idx]) & visible
+        return mask_mod
+
+    block_mask = flex.create_block_mask(make(doc, pos), None, None, L, L, device="cpu")
+    out = flex.flex_attention(q, k, v, block_mask=block_mask)
+    i, j = torch.arange(L)[:, None], torch.arange(L)[None, :]
+    keep = (doc[i] == doc[j]) & ((pos[j] <= pos[i]) | (pos[j] < prefix))
+    scores = q.double() @ k.double().transpose(-2, -1) / math.sqrt(8)
+    scores = scores.masked_fill(~keep, float("-inf"))
+    torch.testing.assert_close(out.double(), torch.softmax(scores, -1) @ v.double(),
+                               rtol=1e-5, atol=1e-5)
+    # Packed outputs equal each document run on its own with the same prefix-LM mask.
+    start = 0
+    for n in lengths:
+        sl = slice(start, start + n)
+        r, c = torch.arange(n)[:, None], torch.arange(n)[None, :]
+        own = (c <= r) | (c < prefix)
+        alone = F.scaled_dot_product_attention(
+            q[..., sl, :], k[..., sl, :], v[..., sl, :], attn_mask=own)
+        torch.testing.assert_close(out[..., sl, :], alone, rtol=1e-5, atol=1e-5)
+        start += n
+    assert "mask_mod" in _question_text("mask-flex-attention-block-mask")
+
+
+def test_flex_attention_exists_in_the_installed_torch_release_2_5_is_cited():
+    major, minor = (int(x) for x in torch.__version__.split("+")[0].split(".")[:2])
+    assert (major, minor) >= (2, 5)
+    assert "2.5" in _question_text("mask-flex-attention-block-mask")

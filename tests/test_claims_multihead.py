@@ -8,7 +8,8 @@ Checked claims (question id: claim):
   have rank <= d_h; the eager attention weights grow as h * n^2.
 - mh-why-multiple-heads: Concat(heads) W_O equals the sum of per-head contributions
   head_i W_O^(i).
-- mh-einsum-implementation / mh-split-heads-bug: the split with view(B, L, H, Dh).transpose(1, 2)
+- mh-einsum-implementation / fund-tensor-shapes (alias mh-split-heads-bug): the split with
+  view(B, L, H, Dh).transpose(1, 2)
   matches nn.MultiheadAttention; view(B, H, L, Dh) runs but does not, and puts token
   (hL + l) // H (often a later one) in row l of head h.
 - mh-mqa-gqa: GQA with G = H equals MHA; GQA with G = 1 equals MQA (one K/V head broadcast);
@@ -25,12 +26,17 @@ Checked claims (question id: claim):
 from __future__ import annotations
 
 import math
+from functools import cache
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
+
+from attention.positional import apply_rope
+from prep.bank import load_bank
 
 SEED = 0
 
@@ -213,12 +219,11 @@ def _mean_pool(weight, heads, groups):
 def test_mean_pooled_gqa_equals_mha_when_group_heads_agree(heads, groups):
     torch.manual_seed(SEED)
     d, head_dim = 24, 4
-    # float64: averaging equal rows is exact in exact arithmetic; float32 rounding of these large
-    # scores differed by 3e-5 on some BLAS builds, which is not what the claim is about.
-    x = torch.randn(2, 5, d, dtype=torch.float64)
-    w_q = torch.randn(heads * head_dim, d, dtype=torch.float64)
-    per_group_k = torch.randn(groups, 1, head_dim, d, dtype=torch.float64)
-    per_group_v = torch.randn(groups, 1, head_dim, d, dtype=torch.float64)
+    f64 = torch.float64  # unscaled weights give large logits: compare in float64, not float32
+    x = torch.randn(2, 5, d, dtype=f64)
+    w_q = torch.randn(heads * head_dim, d, dtype=f64)
+    per_group_k = torch.randn(groups, 1, head_dim, d, dtype=f64)
+    per_group_v = torch.randn(groups, 1, head_dim, d, dtype=f64)
     w_k = per_group_k.expand(groups, heads // groups, head_dim, d).reshape(heads * head_dim, d)
     w_v = per_group_v.expand(groups, heads // groups, head_dim, d).reshape(heads * head_dim, d)
     mha = F.scaled_dot_product_attention(
@@ -266,7 +271,8 @@ def test_mla_absorbed_attention_equals_attention_on_reconstructed_kv():
 
 
 def test_buggy_head_split_puts_later_tokens_in_earlier_rows():
-    """mh-split-heads-bug: after view(B, H, L, Dh), row l of head h holds token (hL + l) // H."""
+    """fund-tensor-shapes (alias mh-split-heads-bug): after view(B, H, L, Dh), row l of head h
+    holds token (hL + l) // H."""
     batch, length, d, heads = 1, 8, 16, 4
     x = torch.arange(length, dtype=torch.float32).repeat_interleave(d).view(batch, length, d)
     buggy = x.view(batch, heads, length, d // heads)
@@ -274,3 +280,154 @@ def test_buggy_head_split_puts_later_tokens_in_earlier_rows():
         for row in range(length):
             assert bool((buggy[0, h, row] == (h * length + row) // heads).all())
     assert int(buggy[0, heads - 1, 0, 0]) > 0  # row 0 of the last head is a future token
+
+
+# ============================================================ bank v2 (issue 12) claims
+# Each test below names the question whose text states the claim; a renamed or deleted id fails
+# here loudly (through _question_text).
+
+CONTENT = Path(__file__).resolve().parents[1] / "content"
+
+
+@cache
+def _bank():
+    return load_bank(CONTENT)
+
+
+def _question_text(question_id: str) -> str:
+    q = _bank().question(question_id)
+    assert q is not None, f"question {question_id!r} was renamed or deleted; update this claim test"
+    parts = [q.question, q.answer, q.explanation, *q.key_points]
+    return "\n".join(t[lang] for t in parts for lang in ("zh", "en"))
+
+
+def test_split_heads_question_is_merged_into_fund_tensor_shapes():
+    assert "mh-split-heads-bug" in _bank().question("fund-tensor-shapes").aliases
+    assert _bank().question("mh-split-heads-bug") is None
+
+
+# ------------------------------------------------------------------ mh-latent-attention-mla
+
+
+def _mla_setup(seed: int):
+    g = torch.Generator().manual_seed(seed)
+    H, d_model, d_c, d_h, d_r, n = 4, 32, 12, 8, 4, 9
+
+    def rnd(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    w_dkv, w_kr = rnd(d_c, d_model), rnd(d_r, d_model)
+    w_uk, w_uv = rnd(H, d_h, d_c), rnd(H, d_h, d_c)
+    hidden = rnd(n, d_model) / math.sqrt(d_model)
+    latent = hidden @ w_dkv.T / math.sqrt(d_model)                          # (n, d_c)
+    k_rope = apply_rope((hidden @ w_kr.T)[None])[0]                          # (n, d_r) shared
+    q_c, q_r = rnd(H, n, d_h), apply_rope(rnd(H, n, d_r))
+    return H, d_c, d_h, d_r, n, w_uk, w_uv, latent, k_rope, q_c, q_r
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_mla_with_rope_path_absorbed_as_mqa_equals_explicit_mha_scaled_by_d_h_plus_d_r(seed):
+    H, _, d_h, d_r, n, w_uk, w_uv, latent, k_rope, q_c, q_r = _mla_setup(seed)
+    # Explicit (training / prefill form): per-head keys [k^C_i ; k^R], scale 1/sqrt(d_h + d_r).
+    keys = torch.cat([torch.einsum("hdc,nc->hnd", w_uk, latent), k_rope.expand(H, n, d_r)], -1)
+    values = torch.einsum("hdc,nc->hnd", w_uv, latent)
+    queries = torch.cat([q_c, q_r], -1)
+    scores = queries @ keys.transpose(-2, -1) / math.sqrt(d_h + d_r)
+    causal = torch.tril(torch.ones(n, n, dtype=torch.bool))
+    reference = torch.softmax(scores.masked_fill(~causal, float("-inf")), -1) @ values
+    # Absorbed: one shared key of width d_c + d_r and one shared value of width d_c (MQA).
+    q_wide = torch.cat([q_c @ w_uk, q_r], -1)                                # (H, n, d_c + d_r)
+    k_wide = torch.cat([latent, k_rope], -1)                                 # (n, d_c + d_r)
+    masked = (q_wide @ k_wide.T / math.sqrt(d_h + d_r)).masked_fill(~causal, float("-inf"))
+    w = torch.softmax(masked, -1)
+    absorbed = torch.einsum("hnc,hdc->hnd", w @ latent, w_uv)
+    torch.testing.assert_close(absorbed, reference)
+    # Scaling by 1/sqrt(d_h) instead (the old code) gives a different answer.
+    masked = (q_wide @ k_wide.T / math.sqrt(d_h)).masked_fill(~causal, float("-inf"))
+    wrong = torch.softmax(masked, -1)
+    assert not torch.allclose(torch.einsum("hnc,hdc->hnd", wrong @ latent, w_uv), reference)
+    text = _question_text("mh-latent-attention-mla")
+    assert "\\sqrt{192}" in text and "576" in text and "FlashMLA" in text
+
+
+def test_deepseek_v2_absorbed_key_is_576_wide_value_512_and_explicit_key_192():
+    d_h, d_r, d_c = 128, 64, 512
+    assert d_c + d_r == 576 and d_h + d_r == 192 and 128 + 64 == 192
+    assert math.isclose(1 / math.sqrt(d_h + d_r), 192**-0.5)
+    text = _question_text("mh-latent-attention-mla")
+    assert "512" in text and "192" in text
+
+
+def test_qk_clip_scaling_rule_caps_a_heads_max_logit_at_tau():
+    """Kimi K2's QK-Clip for MLA: q^C, k^C times sqrt(gamma), q^R times gamma, shared k^R kept;
+    every logit of the head is then scaled by exactly gamma = min(1, tau / S_max)."""
+    g = torch.Generator().manual_seed(3)
+    q_c, k_c = 5 * torch.randn(6, 8, generator=g, dtype=torch.float64), 5 * torch.randn(
+        6, 8, generator=g, dtype=torch.float64)
+    q_r, k_r = 5 * torch.randn(6, 4, generator=g, dtype=torch.float64), 5 * torch.randn(
+        6, 4, generator=g, dtype=torch.float64)
+    logits = q_c @ k_c.T + q_r @ k_r.T
+    tau = 0.5 * logits.max().item()
+    gamma = min(1.0, tau / logits.max().item())
+    clipped = (math.sqrt(gamma) * q_c) @ (math.sqrt(gamma) * k_c).T + (gamma * q_r) @ k_r.T
+    torch.testing.assert_close(clipped, gamma * logits)
+    assert math.isclose(clipped.max().item(), tau)
+    text = _question_text("mh-latent-attention-mla")
+    assert "QK-Clip" in text and "\\sqrt{\\gamma_h}" in text
+
+
+def test_mla_rope_key_shared_keeps_cache_independent_of_heads():
+    heads, d_r, d_c = 128, 64, 512
+    per_head_rope = d_c + heads * d_r                   # what a per-head RoPE key would cost
+    assert per_head_rope == 8704 and d_c + d_r == 576
+    assert "128 \\times 64" in _question_text("mh-latent-attention-mla")
+
+
+# ----------------------------------------------------------------------------- mh-mqa-gqa
+# (merged from inf-mqa-gqa-cache)
+
+
+def test_llama2_70b_cache_per_token_is_320_kib_gqa_and_2_5_mib_mha():
+    layers, kv_heads, query_heads, d_h, fp16 = 80, 8, 64, 128, 2
+    cache = [torch.empty(2, kv_heads, 1, d_h, dtype=torch.float16, device="meta")
+             for _ in range(layers)]
+    gqa = sum(t.numel() * t.element_size() for t in cache)
+    assert gqa == 2 * layers * kv_heads * d_h * fp16 == 320 * 2**10
+    assert 2 * layers * query_heads * d_h * fp16 == 2.5 * 2**20 == 8 * gqa
+    assert _bank().question("mh-mqa-gqa").aliases == ["inf-mqa-gqa-cache"]
+    text = _question_text("mh-mqa-gqa")
+    assert "320 KiB" in text and "2.5 MiB" in text
+
+
+# ---------------------------------------------------------------- mh-kv-bytes-mha-gqa-mla
+
+V3_LAYERS, V3_HEADS, V3_DH, V3_DC, V3_DR = 61, 128, 128, 512, 64
+
+
+def _allocated(shape_per_layer: tuple[int, ...], tokens: int) -> int:
+    cache = [torch.empty(*shape_per_layer, tokens, dtype=torch.bfloat16, device="meta")
+             for _ in range(V3_LAYERS)]
+    return sum(t.numel() * t.element_size() for t in cache)
+
+
+def test_deepseek_v3_kv_bytes_per_token_and_per_128k_sequence():
+    per_token = {
+        "MHA": _allocated((2, V3_HEADS, V3_DH), 1),
+        "GQA-8": _allocated((2, 8, V3_DH), 1),
+        "MQA": _allocated((2, 1, V3_DH), 1),
+        "MLA": _allocated((V3_DC + V3_DR,), 1),
+    }
+    assert per_token == {"MHA": 3997696, "GQA-8": 249856, "MQA": 31232, "MLA": 70272}
+    assert per_token["MHA"] == 3.8125 * 2**20 and per_token["GQA-8"] == 244 * 2**10
+    assert per_token["MQA"] == 30.5 * 2**10 and per_token["MLA"] == 68.625 * 2**10
+    tokens = 128 * 1024
+    gib = {k: _allocated(s, tokens) / 2**30 for k, s in (
+        ("MHA", (2, V3_HEADS, V3_DH)), ("GQA-8", (2, 8, V3_DH)), ("MQA", (2, 1, V3_DH)),
+        ("MLA", (V3_DC + V3_DR,)))}
+    assert gib == {"MHA": 488.0, "GQA-8": 30.5, "MQA": 3.8125, "MLA": 8.578125}
+    assert round(per_token["MHA"] / per_token["MLA"]) == 57
+    assert (V3_DC + V3_DR) / (2 * V3_DH) == 2.25
+    text = _question_text("mh-kv-bytes-mha-gqa-mla")
+    for figure in ("3997696", "249856", "31232", "70272", "488 GiB", "30.5 GiB", "3.8125 GiB",
+                   "8.58 GiB", "2.25", "57", "68.625 KiB", "244 KiB"):
+        assert figure in text, figure

@@ -2,7 +2,8 @@
 transformers (LLaMA RoPE, BLOOM ALiBi, T5 buckets, YaRN).
 
 Checked claims (question id: claim):
-- pos-permutation-equivariance: without positions, self-attention (nn.MultiheadAttention) gives
+- fund-permutation-equivariance (alias pos-permutation-equivariance): without positions,
+  self-attention (nn.MultiheadAttention) gives
   Attn(PX) = P Attn(X); a causal mask breaks this.
 - pos-sinusoidal-encoding: wavelengths run geometrically from 2*pi to 10000 * 2*pi; values lie
   in [-1, 1].
@@ -32,11 +33,15 @@ Checked claims (question id: claim):
 from __future__ import annotations
 
 import math
+from functools import cache
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from prep.bank import load_bank
 
 SEED = 0
 BASE = 10000.0
@@ -328,3 +333,114 @@ def test_2d_sincos_dot_product_depends_only_on_offsets():
         same = (dy == target[0]) & (dx == target[1])
         values = gram[same]
         torch.testing.assert_close(values, values[0].expand_as(values))
+
+
+# ============================================================ bank v2 (issue 12) claims
+# Each test below names the question whose text states the claim; a renamed or deleted id fails
+# here loudly (through _question_text).
+
+CONTENT = Path(__file__).resolve().parents[1] / "content"
+
+
+@cache
+def _bank():
+    return load_bank(CONTENT)
+
+
+def _question_text(question_id: str) -> str:
+    q = _bank().question(question_id)
+    assert q is not None, f"question {question_id!r} was renamed or deleted; update this claim test"
+    parts = [q.question, q.answer, q.explanation, *q.key_points]
+    return "\n".join(t[lang] for t in parts for lang in ("zh", "en"))
+
+
+def test_permutation_question_is_merged_into_fundamentals():
+    kept = _bank().question("fund-permutation-equivariance")
+    assert "pos-permutation-equivariance" in kept.aliases
+    assert _bank().question("pos-permutation-equivariance") is None
+
+
+# ----------------------------------------------------------------- pos-length-extrapolation
+
+
+def _llama3_reference(inv_freq: torch.Tensor, factor=8.0, low=1.0, high=4.0, old_len=8192):
+    """Element by element, the published piecewise rule (float64)."""
+    out = []
+    for f in inv_freq.tolist():
+        wavelen = 2 * math.pi / f
+        if wavelen < old_len / high:
+            out.append(f)
+        elif wavelen > old_len / low:
+            out.append(f / factor)
+        else:
+            smooth = (old_len / wavelen - low) / (high - low)
+            out.append((1 - smooth) * f / factor + smooth * f)
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def test_llama3_scaling_matches_hf_transformers_and_the_questions_code():
+    from transformers import LlamaConfig
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    config = LlamaConfig(
+        hidden_size=4096, num_attention_heads=32, max_position_embeddings=131072,
+        rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
+                         "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                         "original_max_position_embeddings": 8192})
+    hf, attention_factor = ROPE_INIT_FUNCTIONS["llama3"](config, "cpu")
+    base = 500000.0 ** (-torch.arange(0, 128, 2, dtype=torch.float64) / 128)
+    ours = _llama3_reference(base)
+    torch.testing.assert_close(hf.double(), ours, rtol=1e-5, atol=0)
+    assert attention_factor == 1.0                                     # no temperature
+    namespace: dict = {}
+    exec(compile(_bank().question("pos-length-extrapolation").code, "<q>", "exec"), namespace)
+    torch.testing.assert_close(namespace["llama3_inv_freq"](128), ours)
+    wavelen = 2 * math.pi / base
+    torch.testing.assert_close(ours[wavelen < 2048], base[wavelen < 2048])
+    torch.testing.assert_close(ours[wavelen > 8192], base[wavelen > 8192] / 8)
+    text = _question_text("pos-length-extrapolation")
+    for figure in ("8192", "2048", "500000", "factor", "low_freq_factor", "high_freq_factor"):
+        assert figure in text
+
+
+def test_longrope_is_a_known_rope_type_with_short_and_long_factors():
+    import inspect
+
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    source = inspect.getsource(ROPE_INIT_FUNCTIONS["longrope"])
+    assert "short_factor" in source and "long_factor" in source
+    text = _question_text("pos-length-extrapolation")
+    assert "LongRoPE" in text and "2048K" in text and "256K" in text    # cited from Ding et al.
+
+
+# ---------------------------------------------------------------- pos-rope-base-wavelengths
+
+
+def _wavelengths(base: float, d: int = 128) -> torch.Tensor:
+    i = torch.arange(d // 2, dtype=torch.float64)
+    return 2 * math.pi * base ** (2 * i / d)
+
+
+def test_rope_wavelength_counts_for_llama2_and_llama3_bases():
+    llama2, llama3 = _wavelengths(1e4), _wavelengths(5e5)
+    assert math.isclose(llama2[0].item(), 2 * math.pi)
+    assert round(llama2[-1].item()) == 54410
+    assert round(llama3[-1].item() / 1e6, 2) == 2.56
+    assert int((llama2 > 4096).sum()) == 18 and int((llama2 > 8192).sum()) == 14
+    assert int((llama3 > 8192).sum()) == 29 and int((llama3 > 131072).sum()) == 15
+    # The same periods, measured: the angle of the slowest pair first wraps at its wavelength.
+    theta = 1e4 ** (-126 / 128)
+    assert math.floor(2 * math.pi / theta) == 54410
+    text = _question_text("pos-rope-base-wavelengths")
+    for figure in ("54410", "18", "14", "29", "15", "2.56"):
+        assert figure in text
+
+
+def test_key_point_numbers_t5_buckets_and_llama2_base_match_hf_configs():
+    from transformers import LlamaConfig, T5Config
+
+    assert LlamaConfig().rope_parameters["rope_theta"] == 10000.0       # Llama 2's base
+    t5 = T5Config()
+    assert (t5.relative_attention_num_buckets, t5.relative_attention_max_distance) == (32, 128)
+    assert "32 buckets, max distance 128" in _question_text("pos-relative-shaw-xl-t5")
