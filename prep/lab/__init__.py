@@ -57,7 +57,7 @@ from prep.lab.figures import (
 from prep.lab.inputs import RANDOM_VOCAB, embed, random_tokens, token_counts, token_labels, tokenize
 from prep.lab.modules import ADDITIVE, ALIBI, CROSS, GQA, LINEAR, MHA, ROPE, SDPA, SLIDING, TILED
 from prep.lab.registry import MASKS, LabModule, register, resolve_module, unregister
-from prep.lab.results import LabResult, Step, entropy
+from prep.lab.results import LabResult, Step, entropy, only_heads
 from prep.lab.runners import run
 
 MASK_LABELS = {
@@ -65,6 +65,11 @@ MASK_LABELS = {
     "causal": registry.Text("因果", "causal"),
     "padding": registry.Text("填充", "padding"),
     "sliding": registry.Text("滑动窗口", "sliding window"),
+}
+
+TOKEN_LABELS = {
+    "text": registry.Text("输入句子", "typed sentence"),
+    "random": registry.Text("随机词元", "random tokens"),
 }
 
 
@@ -81,10 +86,10 @@ __all__ = [
     "ADDITIVE", "ALIBI", "AVERAGE_MARKER", "B_PREFIX", "COLORSCALE", "CROSS", "EMBED_DIMS", "GQA",
     "LINEAR", "MASKS", "MASK_LABELS", "MAX_HEADS", "MAX_SEED", "MAX_STEP_TOKENS",
     "MAX_TEMPERATURE", "MAX_TICK_CHARS", "MAX_TOKENS", "MHA", "MIN_TEMPERATURE", "PANEL_PX",
-    "PLOTLY_CONFIG", "RANDOM_VOCAB", "ROPE", "SDPA", "SLIDING", "TEMPERATURE_STEP", "TILED",
+    "PLOTLY_CONFIG", "RANDOM_VOCAB", "ROPE", "SDPA", "SLIDING", "TEMPERATURE_STEP", "TILED", "TOKEN_LABELS",
     "TOKEN_SOURCES", "LabConfig", "LabModule", "LabResult", "Step", "average_figure",
     "count_heatmaps", "decode_z", "defaults_for", "embed", "entropy", "fit", "head_choices",
-    "head_count", "heads_figure", "kv_head_choices", "matrix_figure", "parse_url",
+    "head_count", "heads_figure", "kv_head_choices", "matrix_figure", "only_heads", "parse_url",
     "plotly_config", "preset_problems", "preset_url", "random_tokens", "register",
     "resolve_module", "row_figure", "run", "size_hint", "strongest_weights", "token_counts",
     "token_labels", "tokenize", "unregister", "uses",

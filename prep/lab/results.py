@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -151,3 +151,10 @@ def finish(
         notes=notes,
         padded_queries=padded_queries,
     )
+
+
+def only_heads(result: LabResult, heads: list[int]) -> LabResult:
+    """The same result with only these heads (a phone shows one head at a time)."""
+    index = np.asarray(heads, dtype=np.int64)
+    return replace(result, weights=result.weights[index], entropy=result.entropy[index],
+                   row_sums=result.row_sums[index])
