@@ -104,7 +104,7 @@ def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None) -> None:
             with side:
                 st.subheader(f"{name} · {registry.label(result.config.module).pick(lang)}")
                 ui_lab.heatmaps(result, f"lab_grid_{name}", narrow=True, zmax=top or None)
-                ui_lab.statistics(result)
+                ui_lab.statistics(result, narrow=True)
                 ui_lab.source_view(result)
         return
     ui_lab.heatmaps(result_a, "lab_grid")

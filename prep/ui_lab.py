@@ -42,16 +42,25 @@ def heatmaps(result: lab.LabResult, chart_key: str, narrow: bool = False,
             })
 
 
-def statistics(result: lab.LabResult) -> None:
-    """Entropy and row sums per head (and per query in an expander)."""
+def statistics(result: lab.LabResult, narrow: bool = False) -> None:
+    """Entropy and row sums per head (and per query in an expander). ``narrow`` (half a page):
+    four short columns, the row sums as one "min-max" column, so that nothing is cut off."""
     sums = result.row_sums
-    st.dataframe({
+    low, high = sums.min(axis=1), sums.max(axis=1)
+    table = {
         ui.t("头", "head"): [h + 1 for h in range(len(result.entropy))],
-        ui.t("平均熵 (nats)", "mean entropy (nats)"): [round(float(e), 4) for e in result.entropy],
-        ui.t("行和最小", "min row sum"): [round(float(s), 4) for s in sums.min(axis=1)],
-        ui.t("行和最大", "max row sum"): [round(float(s), 4) for s in sums.max(axis=1)],
-        ui.t("全遮住的行", "fully masked rows"): result.masked_rows.tolist(),
-    }, hide_index=True, width="stretch")
+        ui.t("平均熵 (nats)", "mean entropy (nats)") if not narrow else ui.t("熵", "entropy"):
+            [round(float(e), 4) for e in result.entropy],
+    }
+    if narrow:
+        table[ui.t("行和", "row sums")] = [f"{a:.4g}–{b:.4g}"
+                                          for a, b in zip(low, high, strict=True)]
+        table[ui.t("全遮住", "masked")] = result.masked_rows.tolist()
+    else:
+        table[ui.t("行和最小", "min row sum")] = [round(float(s), 4) for s in low]
+        table[ui.t("行和最大", "max row sum")] = [round(float(s), 4) for s in high]
+        table[ui.t("全遮住的行", "fully masked rows")] = result.masked_rows.tolist()
+    st.dataframe(table, hide_index=True, width="stretch")
     with st.expander(ui.t("每一行的行和（1，整行被遮住时为 0）",
                           "Row sums per query (1, or 0 where the row is fully masked)")):
         st.dataframe({

@@ -292,3 +292,13 @@ def test_b_uses_as_input_and_a_stale_label_falls_back():
     s["lab_b_mask"] = "因果"                  # a stale label instead of a value
     b = state.prepare(s, lab.B_PREFIX, shared=a)
     assert b.text == "x y" and b.mask == "none"
+
+
+def test_compare_mode_labels_every_kth_key_so_labels_do_not_overlap_bug_16_7():
+    result = lab.run(lab.LabConfig())                     # 11 keys
+    spec = json.loads(plotly.io.to_json(lab.heads_figure(
+        result, ["h1", "h2", "h3", "h4"], HOVER, max_columns=2, narrow=True)))
+    ticks = spec["layout"]["xaxis3"]
+    assert ticks["tickvals"] == result.key_labels[::2]
+    assert ticks["ticktext"] == result.key_tokens[::2]
+    assert spec["data"][0]["x"] == result.key_labels   # the hover names every key

@@ -22,6 +22,7 @@ COLORSCALE = viz.DEFAULT_COLORSCALE
 AVERAGE_MARKER = "#E69F00"  # Okabe-Ito orange: distinct from Viridis for colour-blind readers
 PADDING_GREY = "rgba(255, 255, 255, 0.6)"  # veil over padded query rows (ignored downstream)
 PANEL_PX = 260              # height of a small figure, in pixels
+NARROW_KEY_LABELS = 6  # key labels per head in compare mode (half a page, two heads a row)
 MAX_TICK_CHARS = 12  # a longer token is shortened in tick labels (hover keeps it whole)
 
 
@@ -68,10 +69,22 @@ def heads_figure(
     for row in range(1, rows):
         figure.update_xaxes(showticklabels=False, ticks="", row=row)
     if narrow:
+        _thin_key_labels(figure)
         figure.update_xaxes(tickangle=-90, tickfont={"size": 9})
         figure.update_yaxes(tickfont={"size": 9})
     _veil_padding(figure, result, len(titles))
     return figure
+
+
+def _thin_key_labels(figure: go.Figure) -> None:
+    """Half a page holds about NARROW_KEY_LABELS upright key labels per head: label every k-th
+    key (the hover still names every key)."""
+    axis = figure.layout.xaxis
+    if axis.tickvals is None or len(axis.tickvals) <= NARROW_KEY_LABELS:
+        return
+    stride = math.ceil(len(axis.tickvals) / NARROW_KEY_LABELS)
+    figure.update_xaxes(tickvals=list(axis.tickvals)[::stride],
+                        ticktext=list(axis.ticktext)[::stride])
 
 
 def _veil_padding(figure: go.Figure, result: LabResult, heads: int) -> None:
