@@ -85,7 +85,7 @@ def _run(config: lab.LabConfig) -> lab.LabResult:
     return replace(_cached_run(replace(config, query=0)), config=config)
 
 
-def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None) -> None:
+def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None, phone: bool) -> None:
     try:
         result_a = _run(config_a)
         result_b = _run(config_b) if config_b is not None else None
@@ -107,7 +107,12 @@ def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None) -> None:
                 ui_lab.statistics(result, narrow=True)
                 ui_lab.source_view(result)
         return
-    ui_lab.heatmaps(result_a, "lab_grid")
+    if phone:  # one head at a time, the full width of the screen
+        st.selectbox(ui.t("头", "Head"), range(result_a.weights.shape[0]), key=W + "head",
+                     format_func=lambda h: str(h + 1))
+        ui_lab.heatmaps(result_a, "lab_grid", heads=[result_a.clamped_head], phone=True)
+    else:
+        ui_lab.heatmaps(result_a, "lab_grid")
     average, row = st.columns(2)
     with average:
         st.subheader(ui.t("各头平均", "Head average"))
@@ -118,8 +123,9 @@ def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None) -> None:
         picks = st.columns(2)
         picks[0].selectbox(ui.t("查询词元", "Query token"), range(len(result_a.query_labels)),
                            format_func=result_a.query_labels.__getitem__, key=W + "query")
-        picks[1].selectbox(ui.t("头", "Head"), range(result_a.weights.shape[0]),
-                           format_func=lambda h: str(h + 1), key=W + "head")
+        if not phone:
+            picks[1].selectbox(ui.t("头", "Head"), range(result_a.weights.shape[0]),
+                               format_func=lambda h: str(h + 1), key=W + "head")
         head = result_a.clamped_head
         st.plotly_chart(lab.row_figure(result_a, (ui.t(f"头 {head + 1}", f"head {head + 1}"),
                                                   ui.t("各头平均", "head average")),
@@ -133,11 +139,17 @@ def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None) -> None:
 
 @st.fragment
 def lab_fragment() -> None:
-    left, right = st.columns([1, 3], gap="medium")
+    phone = ui_lab.is_phone()
+    left, right = (st.container(), st.container()) if phone else st.columns([1, 3], gap="medium")
     with left:
-        config_a = controls()
-        compare = st.toggle(ui.t("对比两种配置", "Compare two configurations"), key=state.COMPARE,
-                            on_change=state.start_compare, args=(S,))
+        if phone:  # the settings fold away: the heatmap comes first
+            with st.expander(ui.t("设置", "Settings"), icon="⚙️"):
+                config_a = controls()
+            compare = False
+        else:
+            config_a = controls()
+            compare = st.toggle(ui.t("对比两种配置", "Compare two configurations"),
+                                key=state.COMPARE, on_change=state.start_compare, args=(S,))
         config_b = state.read(S, lab.B_PREFIX)
         if compare:
             with st.expander(ui.t("配置 B", "Configuration B"), expanded=True):
@@ -149,7 +161,7 @@ def lab_fragment() -> None:
         for note in state.take_notes(S):
             st.warning(note.pick(lang), icon="↔️")
         try:
-            results(config_a, config_b if compare else None)
+            results(config_a, config_b if compare else None, phone)
         except Exception as error:  # a bug: keep it out of the page, but in the log
             LOG.exception("Lab run failed for %s", config_a)
             ui.show_error(ui.t("运行出错：", "The run failed: ")

@@ -6,13 +6,28 @@ the session's language (``ui.t``).
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from prep import lab, ui
 
+_PHONE = re.compile(r"Mobi|Android|iPhone|iPad")
+
+
+def is_phone() -> bool:
+    """A phone or tablet browser (its User-Agent says so): the Lab then shows one head at a time
+    and folds its settings away. A narrow desktop window keeps the desktop layout."""
+    try:
+        agent = st.context.headers.get("User-Agent") or ""
+    except Exception:  # no browser (AppTest, bare mode): the desktop layout
+        return False
+    return bool(_PHONE.search(agent))
+
 
 def heatmaps(result: lab.LabResult, chart_key: str, narrow: bool = False,
-             zmax: float | None = None, heads: list[int] | None = None) -> None:
+             zmax: float | None = None, heads: list[int] | None = None,
+             phone: bool = False) -> None:
     """The per-head grid (``heads``: only these, e.g. the one picked on a phone), its caption
     and a text alternative: the strongest weights per query."""
     shown = list(range(result.weights.shape[0])) if heads is None else heads
@@ -20,8 +35,10 @@ def heatmaps(result: lab.LabResult, chart_key: str, narrow: bool = False,
         result = lab.only_heads(result, shown)
     titles = [ui.t(f"头 {h + 1}", f"head {h + 1}") for h in shown]
     figure = lab.heads_figure(result, titles, ui.hover_names(), 2 if narrow else 4, zmax=zmax,
-                              narrow=narrow)
-    st.plotly_chart(figure, key=chart_key, config=lab.plotly_config(chart_key))
+                              narrow=narrow, phone=phone)
+    # On a phone the toolbar sat over the head's title; the download stays on the desktop.
+    config = {**lab.plotly_config(chart_key), **({"displayModeBar": False} if phone else {})}
+    st.plotly_chart(figure, key=chart_key, config=config)
     st.caption(ui.t(
         f"输出形状 {result.output_shape}；行 = 查询，列 = 键；"
         "颜色与悬停值为百分比（精确到 0.01）。",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from attention import viz
 from prep.lab import registry
 from prep.lab.config import (
     B_PREFIX,
@@ -93,5 +94,5 @@ __all__ = [
     "head_count", "heads_figure", "kv_head_choices", "matrix_figure", "only_heads", "parse_url",
     "plotly_config", "preset_problems", "preset_url", "random_tokens", "register",
     "resolve_module", "row_figure", "run", "size_hint", "strongest_weights", "token_counts",
-    "token_labels", "tokenize", "unregister", "uses",
+    "token_labels", "tokenize", "unregister", "uses", "viz",
 ]

@@ -22,6 +22,7 @@ COLORSCALE = viz.DEFAULT_COLORSCALE
 AVERAGE_MARKER = "#E69F00"  # Okabe-Ito orange: distinct from Viridis for colour-blind readers
 PADDING_GREY = "rgba(255, 255, 255, 0.6)"  # veil over padded query rows (ignored downstream)
 PANEL_PX = 260              # height of a small figure, in pixels
+PHONE_PX = 480              # one head's heatmap on a phone, colour bar below
 NARROW_KEY_LABELS = 6  # key labels per head in compare mode (half a page, two heads a row)
 MAX_TICK_CHARS = 12  # a longer token is shortened in tick labels (hover keeps it whole)
 
@@ -47,12 +48,15 @@ def _safe(tokens: list[str]) -> list[str]:
 def heads_figure(
     result: LabResult, titles: list[str], hover: tuple[str, str, str],
     max_columns: int = viz.MAX_COLUMNS, zmax: float | None = None, narrow: bool = False,
+    phone: bool = False,
 ) -> go.Figure:
     """One heatmap per head (attention.viz), sent as whole percents: one byte a cell, hover
     exact to 0.01; ``hover`` names (query, key, weight) in the page's language; ``zmax`` the
     top of the colour scale (a weight; default this result's largest), so that two figures
     side by side can share one scale; ``narrow`` (half a page, compare mode) turns the key
-    labels upright and smaller so that they do not overlap. Padded query rows are veiled."""
+    labels upright and smaller so that they do not overlap; ``phone`` (one head on a 390 px
+    screen) moves the colour bar under the map so that the map takes the whole width. Padded
+    query rows are veiled."""
     columns = min(len(titles), max_columns)
     figure = viz.heatmaps(result.weights, _safe(result.query_tokens), _safe(result.key_tokens),
                           titles,
@@ -72,6 +76,11 @@ def heads_figure(
         _thin_key_labels(figure)
         figure.update_xaxes(tickangle=-90, tickfont={"size": 9})
         figure.update_yaxes(tickfont={"size": 9})
+    if phone:
+        figure.update_layout(
+            coloraxis_colorbar={"orientation": "h", "y": -0.22, "yanchor": "top",
+                                "thickness": 12, "title": {"side": "top"}},
+            margin={"l": 0, "r": 0, "t": 30, "b": 10}, height=PHONE_PX)
     _veil_padding(figure, result, len(titles))
     return figure
 
