@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_lab_page import APP, PAGE, assert_clean, grid, open_lab
+from test_lab_page import PAGE, assert_clean, grid, open_lab
 from test_lab_state import TOY, toy_module  # noqa: F401  (a fixture)
 
 from prep import lab
@@ -77,7 +77,3 @@ def test_disabled_controls_say_why_bug_16_9():
     assert any("Greyed-out settings" in c.value for c in at.caption)
     at = open_lab(module="scaled_dot_product_attention")
     assert not at.toggle(key="lab_rope").disabled and not at.toggle(key="lab_rope").help
-
-
-def test_app_entry_point_is_the_one_the_other_tests_use():
-    assert APP.endswith("app.py")

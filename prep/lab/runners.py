@@ -11,6 +11,7 @@ E embed dim, D = E / H head dim.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -149,7 +150,7 @@ def _run_projected(config: LabConfig, module: torch.nn.Module, queries: list[str
     float_mask = None
     if keep is not None:
         float_mask = masks.to_additive(keep).expand(1, q.shape[1], *keep.shape)  # (1, H, L, S)
-    plain = LabConfig(**{**config.__dict__, "scaled": True, "temperature": 1.0, "alibi": False})
+    plain = replace(config, scaled=True, temperature=1.0, alibi=False)
     steps = sdpa_steps(plain, q, k, v, float_mask, 1.0 / math.sqrt(q.shape[-1]),
                        token_labels(queries), token_labels(keys))
     return finish(config, queries, keys, weights, output, steps, [type(module)],
