@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from attention import viz
+from prep.i18n import Text
 from prep.lab import registry
 from prep.lab.config import (
     B_PREFIX,
@@ -62,15 +63,15 @@ from prep.lab.results import LabResult, Step, entropy, only_heads
 from prep.lab.runners import run
 
 MASK_LABELS = {
-    "none": registry.Text("无", "none"),
-    "causal": registry.Text("因果", "causal"),
-    "padding": registry.Text("填充", "padding"),
-    "sliding": registry.Text("滑动窗口", "sliding window"),
+    "none": Text("无", "none"),
+    "causal": Text("因果", "causal"),
+    "padding": Text("填充", "padding"),
+    "sliding": Text("滑动窗口", "sliding window"),
 }
 
 TOKEN_LABELS = {
-    "text": registry.Text("输入句子", "typed sentence"),
-    "random": registry.Text("随机词元", "random tokens"),
+    "text": Text("输入句子", "typed sentence"),
+    "random": Text("随机词元", "random tokens"),
 }
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from prep.i18n import Text
 
-__all__ = ["CONTROLS", "MASKS", "REGISTRY", "LabModule", "Text", "get", "register"]
+__all__ = ["CONTROLS", "MASKS", "REGISTRY", "LabModule", "get", "label", "module_names",
+           "register", "resolve_module", "unregister"]
 
 MASKS: tuple[str, ...] = ("none", "causal", "padding", "sliding")
 
