@@ -117,9 +117,9 @@ def torch_weights(q: np.ndarray, k: np.ndarray, keep: torch.Tensor | None, scale
 @pytest.mark.parametrize(("mask", "keep"), [
     ("none", lambda n: None),
     ("causal", lambda n: torch.ones(n, n, dtype=torch.bool).tril()),
-    ("padding", lambda n: torch.ones(n, n, dtype=torch.bool).index_fill(0, torch.tensor([n - 1]),
-                                                                          False)
-     .index_fill(1, torch.tensor([n - 1]), False)),
+    # Issue 16 bug 8: the padding mask removes the padded keys only (not the query rows).
+    ("padding", lambda n: torch.ones(n, n, dtype=torch.bool).index_fill(1, torch.tensor([n - 1]),
+                                                                          False)),
 ])
 def test_run_weights_equal_torch_sdpa_for_every_head(mask, keep):
     config = lab.LabConfig(module=lab.SDPA, tokens="random", seq_len=9, embed_dim=24, heads=3,
@@ -214,10 +214,11 @@ def test_entropy_and_row_sums_of_a_run():
     length = p.shape[1]
     sums = p.sum(axis=-1)
     np.testing.assert_allclose(result.row_sums, sums, atol=1e-6)
-    np.testing.assert_allclose(sums[:, : length - 2], 1.0, atol=1e-5)
-    np.testing.assert_array_equal(sums[:, length - 2:], 0.0)   # fully masked rows
-    assert result.masked_rows.tolist() == [2, 2]
-    rows = -(np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0)).sum(-1)[:, : length - 2]
+    # Issue 16 bug 8: padded query rows are computed as usual (only padded keys are masked).
+    np.testing.assert_allclose(sums, 1.0, atol=1e-5)
+    np.testing.assert_array_equal(p[:, :, length - 2:], 0.0)   # padded keys get no weight
+    assert result.masked_rows.tolist() == [0, 0]
+    rows = -(np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0)).sum(-1)
     np.testing.assert_allclose(result.entropy, rows.mean(axis=-1), rtol=1e-5)
 
 

@@ -57,11 +57,11 @@ def test_every_module_renders_with_its_defaults(module):
 def test_changing_the_heads_changes_the_number_of_heatmaps():
     at = open_lab(module="MultiHeadAttention")
     assert lab.count_heatmaps(grid(at)) == 4
-    at.slider(key="lab_heads").set_value(8).run()
+    at.select_slider(key="lab_heads").set_value(8).run()
     assert_clean(at)
     assert lab.count_heatmaps(grid(at)) == 8
     assert at.query_params["heads"] == "8"
-    at.slider(key="lab_heads").set_value(1).run()
+    at.select_slider(key="lab_heads").set_value(1).run()
     assert lab.count_heatmaps(grid(at)) == 1
 
 
@@ -78,7 +78,6 @@ def test_a_causal_mask_gives_zero_weights_above_the_diagonal_in_the_figure():
 
 
 @pytest.mark.parametrize(("setting", "message"), [
-    (lambda at: at.slider(key="lab_heads").set_value(3), "embed_dim"),
     (lambda at: at.text_input(key="lab_text").set_value("  "), "text"),
 ])
 def test_an_invalid_setting_shows_an_error_and_no_exception(setting, message):
@@ -89,10 +88,13 @@ def test_an_invalid_setting_shows_an_error_and_no_exception(setting, message):
     assert not at.get("plotly_chart")
 
 
-def test_a_window_below_one_shows_the_packages_message():
+def test_a_window_below_one_is_moved_to_one_with_a_note():
+    # Was the package's error ("`window`: expected a positive integer"); issue 16 bug 2: a link's
+    # value is moved to the nearest allowed one, with a visible note.
     at = open_lab(module="sliding_window", window="0")
-    assert not at.exception
-    assert "`window`: expected a positive integer, got 0" in at.error[0].value
+    assert_clean(at)
+    assert at.number_input(key="lab_window").value == 1
+    assert any("window = 0" in w.value for w in at.warning)
 
 
 def test_the_url_holds_the_configuration_and_a_link_restores_it():
@@ -100,7 +102,7 @@ def test_the_url_holds_the_configuration_and_a_link_restores_it():
                   seed="9")
     assert_clean(at)
     assert lab.count_heatmaps(grid(at)) == 8
-    assert at.slider(key="lab_kv_heads").value == 1
+    assert at.select_slider(key="lab_kv_heads").value == 1
     assert at.selectbox(key="lab_mask").value == "causal"
     assert lab.LabConfig.from_query_params(dict(at.query_params)) == lab.LabConfig(
         module=lab.GQA, heads=8, kv_heads=1, mask="causal", seed=9)
@@ -123,7 +125,7 @@ def test_picking_a_module_starts_from_its_defaults():
 def test_compare_shows_two_configurations_side_by_side():
     at = open_lab(module="MultiHeadAttention")
     at.toggle(key="lab_compare").set_value(True).run()
-    at.slider(key="lab_b_heads").set_value(1).run()
+    at.select_slider(key="lab_b_heads").set_value(1).run()
     assert_clean(at)
     counts = [lab.count_heatmaps(spec) for spec in specs(at)]
     assert counts[:2] == [4, 1]
@@ -133,18 +135,18 @@ def test_compare_shows_two_configurations_side_by_side():
 def test_the_english_page_has_no_chinese_labels():
     at = open_lab(module="MultiHeadAttention")
     assert at.title[0].value == "Attention Lab"
-    assert at.slider(key="lab_heads").label == "Heads H"
+    assert at.select_slider(key="lab_heads").label == "Heads H"
 
 
 def test_settings_of_hidden_widgets_survive_a_module_round_trip():
     at = open_lab(module="GroupedQueryAttention", kv_heads="4")
     at.selectbox(key="lab_module").set_value(lab.MHA).run()   # the kv-heads slider disappears
-    at.slider(key="lab_heads").set_value(2).run()
+    at.select_slider(key="lab_heads").set_value(2).run()
     assert_clean(at)
     assert lab.count_heatmaps(grid(at)) == 2
     at.selectbox(key="lab_module").set_value(lab.GQA).run()
     assert_clean(at)
-    assert at.slider(key="lab_kv_heads").value == lab.defaults_for(lab.GQA).kv_heads
+    assert at.select_slider(key="lab_kv_heads").value == lab.defaults_for(lab.GQA).kv_heads
 
 
 def test_compare_starts_from_a_copy_of_a():
@@ -163,7 +165,7 @@ def test_entropy_row_sums_steps_and_source_are_shown():
     at = open_lab(module="MultiHeadAttention", mask="padding", pad="2")
     assert_clean(at)
     table = at.dataframe[0].value
-    assert list(table["fully masked rows"]) == [2, 2, 2, 2]
+    assert list(table["fully masked rows"]) == [0, 0, 0, 0]  # bug 8: padded keys only
     assert list(table["max row sum"]) == [1.0] * 4
     expected = lab.run(lab.LabConfig(mask="padding", pad=2))
     np.testing.assert_allclose(table["mean entropy (nats)"], expected.entropy, atol=1e-4)
@@ -212,9 +214,8 @@ def test_query_row_chart_and_step_notes_are_in_chinese_on_the_chinese_page():
     assert "fully masked" not in captions
 
 
-def test_an_impossible_head_count_says_which_ones_fit():
+def test_the_heads_slider_offers_only_head_counts_that_fit():
+    # Was a 1..16 slider where 3 emptied the results pane (issue 16 bug 1).
     at = open_lab(module="MultiHeadAttention", lang="en")
-    at.slider(key="lab_heads").set_value(3).run()
-    assert not at.exception
-    [error] = at.error
-    assert "embed_dim" in error.value and "heads can be 1, 2, 4, 8, 16" in error.value
+    assert list(at.select_slider(key="lab_heads").options) == ["1", "2", "4", "8", "16"]
+    assert "divide E" in at.select_slider(key="lab_heads").help
