@@ -39,24 +39,13 @@ def run_code_blocks(bank: Bank) -> list[Problem]:
 
 
 def preset_problems(params: Mapping[str, Any]) -> list[str]:
-    """What is wrong with a Lab preset, by ``prep.lab.preset_problems`` when the Lab has it.
-
-    TODO(lab): ``prep.lab.preset_problems(params) -> list[str]`` is being added by the Lab's
-    owner; until then only the module is checked: present and a name of ``prep.lab.MODULES`` or
-    ``prep.lab.MODULE_ALIASES``.
-    """
+    """What is wrong with a Lab preset: it must name its ``module``, and ``prep.lab`` must open
+    it as written (nothing moved to another value)."""
     from prep import lab  # imports torch: only here, never while loading the bank
 
-    check = getattr(lab, "preset_problems", None)
-    if check is not None:
-        return list(check(dict(params)))
-    module = params.get("module")
-    if module is None:
+    if params.get("module") is None:
         return ["a Lab preset names its `module`"]
-    if lab.resolve_module(str(module)) is None:
-        known = ", ".join(sorted({*lab.MODULES, *lab.MODULE_ALIASES}))
-        return [f"unknown Lab module '{module}'; expected one of: {known}"]
-    return []
+    return list(lab.preset_problems(dict(params)))
 
 
 def lab_preset_problems(bank: Bank) -> list[Problem]:

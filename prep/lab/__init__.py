@@ -30,14 +30,9 @@ from prep.lab.config import (
     TOKEN_SOURCES,
     LabConfig,
     defaults_for,
-    fit,
     head_choices,
     head_count,
     kv_head_choices,
-    parse_url,
-    preset_problems,
-    preset_url,
-    size_hint,
     uses,
 )
 from prep.lab.figures import (
@@ -57,6 +52,7 @@ from prep.lab.figures import (
     strongest_weights,
 )
 from prep.lab.inputs import RANDOM_VOCAB, embed, random_tokens, token_counts, token_labels, tokenize
+from prep.lab.links import fit, parse_url, preset_problems, preset_url, size_hint
 from prep.lab.modules import ADDITIVE, ALIBI, CROSS, GQA, LINEAR, MHA, ROPE, SDPA, SLIDING, TILED
 from prep.lab.registry import MASKS, LabModule, register, resolve_module, unregister
 from prep.lab.results import LabResult, Step, entropy, only_heads

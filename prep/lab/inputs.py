@@ -15,8 +15,8 @@ import zlib
 
 import torch
 
+import prep.lab.registry as registry
 from attention import masks
-from prep.lab import registry
 from prep.lab.config import (
     MAX_HEADS,
     MAX_SEED,

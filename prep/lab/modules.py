@@ -6,8 +6,8 @@ has the shared pieces) and ``register(LabModule(...))`` it, here or anywhere imp
 
 from __future__ import annotations
 
+import prep.lab.runners as runners
 from prep.i18n import Text
-from prep.lab import runners
 from prep.lab.registry import LabModule, register
 
 SDPA = "scaled_dot_product_attention"

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 
 import attention
+import prep.lab.registry as registry
 from attention import masks, positional
-from prep.lab import registry
 from prep.lab.config import LabConfig, uses
 from prep.lab.inputs import (
     check_lab_settings,

@@ -17,8 +17,8 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
 from typing import Any
 
+import prep.lab.registry as registry
 from prep.i18n import Text
-from prep.lab import registry
 from prep.lab.config import (
     B_PREFIX,
     COMPARE_PARAM,
@@ -26,9 +26,8 @@ from prep.lab.config import (
     TOKEN_SOURCES,
     LabConfig,
     defaults_for,
-    fit,
-    parse_url,
 )
+from prep.lab.links import fit, parse_url
 
 State = MutableMapping[str, Any]
 
