@@ -216,7 +216,7 @@ def store() -> Store | None:
         ))
         return None
     try:
-        return _open_store(str(settings.db_path()), user)
+        return _open_store(settings.db_location(), user)
     except StoreError as exc:
         show_store_error(exc)
         return None
