@@ -243,3 +243,31 @@ def test_two_sessions_sharing_one_store_lose_nothing(location):
     assert errors == []
     assert store.review_count() == 2 * grades_each
     assert len(store.cards()) == 10
+
+
+def test_the_head_constant_is_the_head_of_the_migration_history():
+    from alembic.script import ScriptDirectory
+
+    from prep.store.engine import MIGRATIONS_DIR
+
+    assert ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head() == SCHEMA_VERSION
+
+
+def test_the_database_url_wins_over_the_sqlite_path(monkeypatch, tmp_path):
+    from prep import settings
+
+    monkeypatch.setenv("ATTN_PREP_DB", str(tmp_path / "p.sqlite3"))
+    monkeypatch.delenv("ATTN_PREP_DB_URL", raising=False)
+    assert settings.db_location() == str(tmp_path / "p.sqlite3")
+    monkeypatch.setenv("ATTN_PREP_DB_URL", "postgresql+psycopg://app@db/prep")
+    assert settings.db_location() == "postgresql+psycopg://app@db/prep"
+
+
+def test_an_unreachable_postgres_server_gives_a_clear_bilingual_error(postgres):
+    from prep.store import StoreError
+
+    closed = postgres.url().replace(f":{postgres.port}/", ":1/")  # nothing listens on port 1
+    with pytest.raises(StoreError) as caught:
+        Store(closed.replace("app@", "app:secret@"), timeout=1)
+    assert caught.value.kind == "unavailable" and "127.0.0.1:1" in str(caught.value)
+    assert "secret" not in str(caught.value) and "ATTN_PREP_DB_URL" in caught.value.message.zh
