@@ -266,8 +266,8 @@ def test_the_database_url_wins_over_the_sqlite_path(monkeypatch, tmp_path):
 def test_an_unreachable_postgres_server_gives_a_clear_bilingual_error(request):
     from prep.store import StoreError
 
-    postgres = request.getfixturevalue("postgres")
-    closed = postgres.url().replace(f":{postgres.port}/", ":1/")  # nothing listens on port 1
+    server = request.getfixturevalue("postgres")
+    closed = server.url().replace(f":{server.port}/", ":1/")  # nothing listens on port 1
     with pytest.raises(StoreError) as caught:
         Store(closed.replace("app@", "app:secret@"), timeout=1)
     assert caught.value.kind == "unavailable" and "127.0.0.1:1" in str(caught.value)

@@ -104,17 +104,17 @@ def test_the_command_line_moves_progress_from_a_local_file_to_postgres_and_back(
         tmp_path, monkeypatch, request, capsys):
     from prep.__main__ import main
 
-    pg_url = request.getfixturevalue("pg_url")
+    hosted = request.getfixturevalue("pg_url")
     local = tmp_path / "local.sqlite3"
     study(Store(local))
     monkeypatch.setenv("ATTN_PREP_DB", str(local))
     monkeypatch.delenv("ATTN_PREP_DB_URL", raising=False)
     assert main(["progress", "export", str(tmp_path / "mine.json")]) == 0
-    monkeypatch.setenv("ATTN_PREP_DB_URL", pg_url)  # the hosted instance
+    monkeypatch.setenv("ATTN_PREP_DB_URL", hosted)  # the hosted instance
     assert main(["progress", "import", str(tmp_path / "mine.json"), "--user", "ada"]) == 0
     assert main(["progress", "import", str(tmp_path / "mine.json"), "--user", "ada"]) == 0
     assert "imported 6 new" in capsys.readouterr().out.splitlines()[-2]
-    assert schedule_of(Store(pg_url, user="ada")) == schedule_of(Store(local))
+    assert schedule_of(Store(hosted, user="ada")) == schedule_of(Store(local))
     (tmp_path / "bad.json").write_text("{}")
     assert main(["progress", "import", str(tmp_path / "bad.json")]) == 1
     assert "not an attention-prep-progress export" in capsys.readouterr().err
