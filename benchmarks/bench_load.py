@@ -121,26 +121,26 @@ class Session:
             await self.rerun("Lab", "lab_temperature", TEMPERATURES[self.temperature % 2])
 
     async def run(self, start_at: float, stop_at: float) -> None:
+        """Act until ``stop_at``; after an error, a new connection (a reload) resynchronises."""
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-        try:
-            async with websockets.connect(self.url, max_size=None, open_timeout=30) as ws:
-                self.ws = ws
-                await self.rerun("")
-                while time.monotonic() < stop_at:
-                    await asyncio.sleep(self.rng.expovariate(1 / THINK_MEAN_S))
-                    if time.monotonic() >= stop_at:
-                        break
-                    names, weights = zip(*MIX, strict=True)
-                    action = self.rng.choices(names, weights)[0]
-                    try:
-                        await self.act(action)
-                    except (TimeoutError, RuntimeError, LookupError, IndexError) as exc:
-                        self.errors += 1
-                        print(f"error ({action}): {exc!r}"[:200], file=sys.stderr)
-                        await self.rerun("")  # back to a known state
-        except (OSError, websockets.WebSocketException, TimeoutError) as exc:
-            self.errors += 1
-            print(f"session error: {exc!r}"[:200], file=sys.stderr)
+        while time.monotonic() < stop_at:
+            try:
+                async with websockets.connect(self.url, max_size=None, open_timeout=30) as ws:
+                    self.ws, self.page, self.widgets = ws, "", {}
+                    await self.rerun("")
+                    await self._loop(stop_at)
+            except (OSError, websockets.WebSocketException, TimeoutError, RuntimeError,
+                    LookupError, IndexError) as exc:
+                self.errors += 1
+                print(f"error: {exc!r}"[:200], file=sys.stderr)
+
+    async def _loop(self, stop_at: float) -> None:
+        names, weights = zip(*MIX, strict=True)
+        while True:
+            await asyncio.sleep(self.rng.expovariate(1 / THINK_MEAN_S))
+            if time.monotonic() >= stop_at:
+                return
+            await self.act(self.rng.choices(names, weights)[0])
 
 
 def percentile(values: list[float], q: float) -> float:
