@@ -22,6 +22,7 @@ setup: $(BIN)/python
 
 setup-test: $(BIN)/python
 	bash scripts/install-browser.sh
+	bash scripts/install-postgres.sh
 	$(PIP) install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(PIP) install --quiet -c constraints.txt -e ".[dev,real-model]"
 

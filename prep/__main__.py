@@ -3,11 +3,14 @@
 python -m prep validate [paths...]            check the bank, its Lab presets and code blocks
 python -m prep export anki deck.apkg [--lang en]
 python -m prep export markdown bank.md [--lang en]
+python -m prep progress export mine.json [--user ada]   one learner's progress, to move it
+python -m prep progress import mine.json [--user ada]   merge it here (importing twice is a no-op)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -42,6 +45,26 @@ def export(kind: str, output: str, lang: str) -> int:
     return 0
 
 
+def progress(action: str, path: str, user: str) -> int:
+    from prep.store import Store, StoreError
+
+    try:
+        store = Store(settings.db_location(), user=user)
+        if action == "export":
+            data = store.export_progress()
+            with open(path, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, ensure_ascii=False, indent=1)
+            print(f"wrote {len(data['reviews'])} reviews of {user} to {path}")
+        else:
+            with open(path, encoding="utf-8") as handle:
+                added = store.import_progress(json.load(handle))
+            print(f"imported {added} new reviews for {user} from {path}")
+    except (OSError, ValueError, StoreError) as exc:
+        print(f"progress {action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="attention-prep", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -52,7 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.add_argument("kind", choices=["anki", "markdown"])
     out.add_argument("output", help="file to write (.apkg for anki, .md for markdown)")
     out.add_argument("--lang", choices=["zh", "en"], default="zh")
+    moves = commands.add_parser("progress", help="export or import one learner's progress")
+    moves.add_argument("action", choices=["export", "import"])
+    moves.add_argument("file", help="the JSON file to write or read")
+    moves.add_argument("--user", default="local", help="the learner (default: local)")
     args = parser.parse_args(argv)
+    if args.command == "progress":
+        return progress(args.action, args.file, args.user)
     if args.command == "validate":
         return validate(args.paths, run_code=not args.no_run)
     return export(args.kind, args.output, args.lang)

@@ -79,7 +79,8 @@ class QuizSession:
         outcome = self.outcomes[Rating(rating)]
         duration = now - (self.card_shown or self.revealed_at)
         review_id = store.record(qid, outcome.rating, outcome.card, self.revealed_at,
-                                 duration_ms=int(duration.total_seconds() * _MS_PER_S))
+                                 duration_ms=int(duration.total_seconds() * _MS_PER_S),
+                                 based_on=outcome.before)
         graded = Graded(qid, outcome.rating, review_id, duration)
         self.grades.append(graded)
         self.index += 1

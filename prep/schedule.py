@@ -49,6 +49,7 @@ class Outcome:
     card: Card
     log: ReviewLog
     interval: timedelta
+    before: Card | None = None  # the card it was computed from (the store checks it is current)
 
 
 def card_id_for(question_id: str) -> int:
@@ -70,7 +71,7 @@ def preview(
     outcomes = {}
     for rating in RATINGS:
         after, log = scheduler.review_card(card, rating, review_datetime=now)
-        outcomes[rating] = Outcome(rating, after, log, after.due - now)
+        outcomes[rating] = Outcome(rating, after, log, after.due - now, card)
     return outcomes
 
 

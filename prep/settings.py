@@ -1,6 +1,8 @@
 """Settings read from the environment, in one place.
 
 ATTN_PREP_DB         path of the SQLite progress database (default: the user's data directory)
+ATTN_PREP_DB_URL     a database URL for a host serving many learners, e.g.
+                     postgresql+psycopg://user:pass@host/db; when both are set, the URL wins
 ATTN_PREP_CONTENT    folder of the question bank's YAML files (default: content/ beside the code)
 ATTN_PREP_PRACTICE   "off" switches the Practice page (running learners' code) off
 ATTN_PREP_USER_KEY   for a host serving many learners: the ``st.user`` key that names a learner
@@ -24,6 +26,16 @@ def db_path() -> Path:
     if value:
         return Path(value).expanduser()
     return Path(user_data_dir(APP_NAME, appauthor=False)) / "progress.sqlite3"
+
+
+def db_url() -> str | None:
+    value = os.environ.get("ATTN_PREP_DB_URL", "").strip()
+    return value or None
+
+
+def db_location() -> str:
+    """Where the progress store lives: ATTN_PREP_DB_URL if set, else the SQLite file's path."""
+    return db_url() or str(db_path())
 
 
 def content_dir() -> Path:

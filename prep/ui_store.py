@@ -48,29 +48,15 @@ def store() -> Store | None:
         ))
         return None
     try:
-        return _open_store(str(settings.db_path()), user)
+        return _open_store(settings.db_location(), user)
     except StoreError as exc:
         show_store_error(exc)
         return None
 
 
-_STORE_ERRORS_ZH = {  # the store's English messages (StoreError) are the en side
-    "corrupt": "学习进度数据库 `{path}` 已损坏，或不是 SQLite 文件。文件保持原样、未被修改："
-               "把它移走（或恢复备份），应用就会新建一个。",
-    "locked": "学习进度数据库 `{path}` 正被另一个程序锁定。请关闭那个程序，或稍候再试。",
-    "readonly": "学习进度数据库 `{path}` 无法写入（文件或所在文件夹是只读的），进度无法保存。"
-                "请修改权限，或把 ATTN_PREP_DB 指向一个可写的路径。",
-    "newer": "学习进度数据库 `{path}` 由更新版本的本应用写入，已保持原样；请升级应用后再使用。",
-    "error": "学习进度数据库 `{path}` 无法使用（文件保持原样，未被修改）。",
-}
-
-
 def store_error_text(exc: StoreError) -> str:
-    """The store's message in the session's language (the English original as detail in zh)."""
-    if lang() != "zh":
-        return str(exc)
-    template = _STORE_ERRORS_ZH.get(exc.kind, _STORE_ERRORS_ZH["error"])
-    return template.format(path=exc.path) + f"\n\n详情：{exc}"
+    """The store's own bilingual message in the session's language."""
+    return exc.message.pick(lang())
 
 
 def show_store_error(exc: StoreError) -> None:

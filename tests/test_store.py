@@ -1,12 +1,11 @@
-"""The progress store: grades are atomic and durable, undo restores, and a damaged, locked or
-read-only file gives a clear StoreError naming it and is never overwritten."""
+"""The progress store on both engines (SQLite and a throwaway PostgreSQL): grades are atomic and
+durable, undo restores, users are apart, concurrent writers lose nothing, Practice work and typed
+answers are kept. File-level guarantees of SQLite are in test_store_sqlite.py."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sqlite3
-import stat
 import subprocess
 import sys
 import textwrap
@@ -15,59 +14,64 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fsrs import Card, Rating
+from pg_server import pg_url, postgres  # noqa: F401  (fixtures)
 
 from prep import schedule
-from prep.store import SCHEMA_VERSION, Store, StoreError
+from prep.store import SCHEMA_VERSION, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
-SHORT_TIMEOUT_S = 0.2  # how long a store waits on a lock in the tests that expect it to give up
 
 
-def graded(store: Store, qid: str, rating: Rating, now: datetime = NOW) -> int:
+@pytest.fixture(params=["sqlite", "postgres"])
+def location(request, tmp_path) -> str:
+    """Where a store lives: an SQLite file, or a new database on a throwaway PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "sub" / "progress.sqlite3")
+    return request.getfixturevalue("pg_url")
+
+
+def graded(store: Store, qid: str, rating: Rating, now: datetime = NOW, **extra) -> int:
     card = store.card(qid) or schedule.new_card(qid, now)
     outcome = schedule.preview(card, now)[rating]
-    return store.record(qid, rating, outcome.card, now, duration_ms=1500)
+    return store.record(qid, rating, outcome.card, now, duration_ms=1500, based_on=card, **extra)
 
 
-def integrity(path: Path) -> str:
-    with sqlite3.connect(path) as conn:
-        return conn.execute("PRAGMA integrity_check").fetchone()[0]
-
-
-def assert_cards_match_latest_reviews(path: Path) -> None:
+def assert_cards_match_latest_reviews(store: Store) -> None:
     """Card upsert and review insert are one transaction: each card is its latest review's."""
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(
-            "SELECT c.question_id, c.card_json, r.card_after FROM cards c JOIN reviews r "
-            "ON r.id = (SELECT MAX(id) FROM reviews WHERE question_id = c.question_id)"
-        ).fetchall()
-        card_count = conn.execute("SELECT COUNT(*) FROM cards").fetchone()[0]
-    assert len(rows) == card_count
-    for qid, card_json, after in rows:
-        assert card_json == after, qid
+    with store.db.engine.connect() as conn:
+        latest = dict(conn.execute(sa.text(
+            'SELECT question_id, card_after FROM reviews r WHERE id = (SELECT MAX(id) FROM '
+            'reviews WHERE question_id = r.question_id AND "user" = r."user")')).all())
+        cards = dict(conn.execute(sa.text("SELECT question_id, card_json FROM cards")).all())
+    assert cards == latest
 
 
-def test_a_grade_saves_the_previewed_card_and_a_review(tmp_path):
-    path = tmp_path / "sub" / "progress.sqlite3"
-    store = Store(path)
+def test_a_grade_saves_the_previewed_card_and_a_review(location):
+    store = Store(location)
     assert store.schema_version() == SCHEMA_VERSION
     card = schedule.new_card("q1", NOW)
     outcome = schedule.preview(card, NOW)[Rating.Easy]
     review_id = store.record("q1", Rating.Easy, outcome.card, NOW, duration_ms=2000)
 
-    again = Store(path)  # a new process would see the same
+    again = Store(location)  # a new process would see the same
     assert again.card("q1").to_dict() == outcome.card.to_dict()
     [review] = again.reviews()
     assert (review.id, review.question_id, review.rating) == (review_id, "q1", Rating.Easy)
-    assert review.reviewed == NOW and review.duration_ms == 2000
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert review.reviewed == NOW and review.duration_ms == 2000 and review.answer is None
 
 
-def test_due_lists_overdue_cards_first_and_not_future_ones(tmp_path):
-    store = Store(tmp_path / "p.sqlite3")
+def test_the_typed_answer_is_kept_with_its_review(location):
+    store = Store(location)
+    graded(store, "q1", Rating.Hard, answer="softmax(QKᵀ/√d)V — 缩放")
+    graded(store, "q2", Rating.Good)
+    assert [r.answer for r in store.reviews()] == ["softmax(QKᵀ/√d)V — 缩放", None]
+
+
+def test_due_lists_overdue_cards_first_and_not_future_ones(location):
+    store = Store(location)
     graded(store, "soon", Rating.Again)  # due in a minute
     graded(store, "later", Rating.Easy)  # due in days
     graded(store, "sooner", Rating.Again, NOW - timedelta(hours=1))
@@ -76,8 +80,8 @@ def test_due_lists_overdue_cards_first_and_not_future_ones(tmp_path):
     assert set(store.cards()) == {"soon", "later", "sooner"}
 
 
-def test_undo_restores_the_previous_card_and_deletes_the_review(tmp_path):
-    store = Store(tmp_path / "p.sqlite3")
+def test_undo_restores_the_previous_card_and_deletes_the_review(location):
+    store = Store(location)
     graded(store, "q", Rating.Good)
     before = store.card("q")
     last = graded(store, "q", Rating.Again, NOW + timedelta(minutes=20))
@@ -88,141 +92,75 @@ def test_undo_restores_the_previous_card_and_deletes_the_review(tmp_path):
     assert store.undo(last) is None  # already undone
 
 
-def test_undo_of_a_first_grade_forgets_the_card(tmp_path):
-    store = Store(tmp_path / "p.sqlite3")
+def test_undo_of_a_first_grade_forgets_the_card(location):
+    store = Store(location)
     first = graded(store, "q", Rating.Good)
     assert store.undo(first) == "q"
     assert store.card("q") is None and store.reviews() == []
 
 
-def test_undo_refuses_a_grade_that_a_later_grade_built_on(tmp_path):
-    store = Store(tmp_path / "p.sqlite3")
+def test_undo_refuses_a_grade_that_a_later_grade_built_on(location):
+    store = Store(location)
     first = graded(store, "q", Rating.Good)
     graded(store, "q", Rating.Good, NOW + timedelta(minutes=20))
     assert store.undo(first) is None
     assert store.review_count() == 2
 
 
-def test_users_are_kept_apart(tmp_path):
-    path = tmp_path / "p.sqlite3"
-    graded(Store(path, user="ana"), "q", Rating.Good)
-    assert Store(path, user="bo").cards() == {}
-    assert set(Store(path, user="ana").cards()) == {"q"}
+def test_users_are_kept_apart(location):
+    graded(Store(location, user="ana"), "q", Rating.Good)
+    Store(location, user="bo").save_draft("ex", "mine", NOW)
+    assert Store(location, user="bo").cards() == {}
+    assert set(Store(location, user="ana").cards()) == {"q"}
+    assert Store(location, user="ana").draft("ex") is None
 
 
-def test_a_version_zero_file_is_migrated_and_keeps_its_other_tables(tmp_path):
-    path = tmp_path / "p.sqlite3"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE notes (text TEXT)")
-        conn.execute("INSERT INTO notes VALUES ('mine')")
-    store = Store(path)
-    assert store.schema_version() == SCHEMA_VERSION
-    graded(store, "q", Rating.Good)
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT text FROM notes").fetchall() == [("mine",)]
+def test_practice_drafts_keep_the_latest_code_and_submissions_every_verdict(location):
+    store = Store(location)
+    assert store.draft("softmax") is None
+    store.save_draft("softmax", "def f(): pass", NOW)
+    store.save_draft("softmax", "def f(): return 1", NOW + timedelta(seconds=5))
+    assert store.draft("softmax") == "def f(): return 1"
+    first = store.add_submission("softmax", "v1", "failed", 0.4, NOW)
+    store.add_submission("mask", "m", "passed", 0.2, NOW + timedelta(minutes=1))
+    store.add_submission("softmax", "v2", "passed", None, NOW + timedelta(minutes=2))
+    mine = store.submissions("softmax")
+    assert [(s.code, s.verdict, s.seconds) for s in mine] == [("v1", "failed", 0.4),
+                                                              ("v2", "passed", None)]
+    assert mine[0].id == first and mine[0].created == NOW
+    assert len(store.submissions()) == 3
 
 
-def test_a_file_from_a_newer_app_is_refused_and_left_alone(tmp_path):
-    path = tmp_path / "p.sqlite3"
-    Store(path)
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    original = path.read_bytes()
-    with pytest.raises(StoreError) as caught:
-        Store(path)
-    assert caught.value.kind == "newer" and str(path) in str(caught.value)
-    assert path.read_bytes() == original
+def test_naive_datetimes_are_refused_with_a_clear_message(location):
+    store = Store(location)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.due(datetime(2026, 1, 1))
+    assert isinstance(Card.from_json(schedule.new_card("q", NOW).to_json()), Card)
 
 
-# -- damaged, locked, read-only ----------------------------------------------------------------
+# -- concurrency and crashes -------------------------------------------------------------------
 
 
-def test_a_file_that_is_not_sqlite_is_reported_and_never_overwritten(tmp_path):
-    path = tmp_path / "progress.sqlite3"
-    garbage = b"this is my thesis, not a database\n" * 200
-    path.write_bytes(garbage)
-    with pytest.raises(StoreError) as caught:
-        Store(path)
-    assert caught.value.kind == "corrupt"
-    assert str(path) in str(caught.value) and "untouched" in str(caught.value)
-    assert path.read_bytes() == garbage
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["progress.sqlite3"]
+def test_concurrent_grades_of_one_card_are_both_logged_and_both_applied(location):
+    """Two replicas preview the same card; the second to commit is applied to the card as the
+    first left it (recomputed), not to the stale card it previewed."""
+    one, two = Store(location), Store(location)
+    graded(one, "q", Rating.Good)
+    later = NOW + timedelta(minutes=15)
+    seen_by_one, seen_by_two = one.card("q"), two.card("q")
+    good = schedule.preview(seen_by_one, later)[Rating.Good]
+    again = schedule.preview(seen_by_two, later)[Rating.Again]
+    one.record("q", Rating.Good, good.card, later, based_on=seen_by_one)
+    two.record("q", Rating.Again, again.card, later, based_on=seen_by_two)
 
+    assert [r.rating for r in two.reviews()] == [Rating.Good, Rating.Good, Rating.Again]
+    expected, _ = schedule.SCHEDULER.review_card(good.card, Rating.Again, later)
+    stored = one.card("q")
+    assert stored.to_dict() != again.card.to_dict()  # not the stale preview
+    assert (stored.state, stored.step, stored.stability, stored.difficulty) == (
+        expected.state, expected.step, expected.stability, expected.difficulty)
+    assert_cards_match_latest_reviews(one)
 
-def test_a_database_with_damaged_pages_is_reported_and_never_overwritten(tmp_path):
-    path = tmp_path / "progress.sqlite3"
-    store = Store(path)
-    for i in range(200):
-        graded(store, f"q{i}", Rating.Good)
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    data = bytearray(path.read_bytes())
-    second_page = slice(page_size, 2 * page_size)  # page 1 is the header; damage the next one
-    data[second_page] = b"\xff" * page_size
-    path.write_bytes(bytes(data))
-    damaged = path.read_bytes()
-    with pytest.raises(StoreError) as caught:
-        Store(path)
-    assert caught.value.kind == "corrupt" and str(path) in str(caught.value)
-    assert path.read_bytes() == damaged
-
-
-def test_a_locked_database_gives_a_clear_error_and_loses_nothing(tmp_path):
-    path = tmp_path / "progress.sqlite3"
-    store = Store(path, timeout=SHORT_TIMEOUT_S)
-    graded(store, "kept", Rating.Good)
-    locker = sqlite3.connect(path, isolation_level=None)
-    locker.execute("PRAGMA locking_mode = EXCLUSIVE")
-    locker.execute("BEGIN EXCLUSIVE")
-    locker.execute("INSERT INTO schema_version SELECT version FROM schema_version WHERE 0")
-    try:
-        with pytest.raises(StoreError) as caught:
-            graded(store, "blocked", Rating.Good)
-        assert caught.value.kind == "locked" and str(path) in str(caught.value)
-        with pytest.raises(StoreError) as at_open:
-            Store(path, timeout=SHORT_TIMEOUT_S)
-        assert at_open.value.kind == "locked"
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
-    assert set(store.cards()) == {"kept"}
-    graded(store, "after", Rating.Good)
-    assert set(store.cards()) == {"kept", "after"}
-
-
-def test_a_read_only_file_is_reported_and_left_unchanged(tmp_path):
-    path = tmp_path / "progress.sqlite3"
-    graded(Store(path), "q", Rating.Good)
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    original = path.read_bytes()
-    path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    try:
-        with pytest.raises(StoreError) as caught:
-            Store(path)
-        assert caught.value.kind == "readonly" and str(path) in str(caught.value)
-    finally:
-        path.chmod(stat.S_IRUSR | stat.S_IWUSR)
-    assert path.read_bytes() == original
-
-
-def test_a_read_only_folder_is_reported(tmp_path):
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    try:
-        with pytest.raises(StoreError) as caught:
-            Store(folder / "progress.sqlite3")
-        assert caught.value.kind == "readonly" and "ro" in str(caught.value)
-    finally:
-        folder.chmod(stat.S_IRWXU)
-    assert list(folder.iterdir()) == []
-
-
-# -- crashes and concurrency -------------------------------------------------------------------
 
 WRITER = textwrap.dedent("""
     import sys
@@ -232,59 +170,62 @@ WRITER = textwrap.dedent("""
     from prep.store import Store
 
     store = Store(sys.argv[1], timeout=30)
-    prefix, count = sys.argv[2], int(sys.argv[3])
+    prefix, count, same = sys.argv[2], int(sys.argv[3]), sys.argv[4] == "same"
     for i in range(count):
-        qid = f"{prefix}{i % 7}"
+        qid = "shared" if same else f"{prefix}{i % 7}"
         now = datetime.now(UTC)
-        card = store.card(qid) or schedule.new_card(qid, now)
-        outcome = schedule.preview(card, now)[Rating.Good]
-        review_id = store.record(qid, Rating.Good, outcome.card, now)
+        card = store.card(qid)
+        outcome = schedule.preview(card or schedule.new_card(qid, now), now)[Rating.Good]
+        review_id = store.record(qid, Rating.Good, outcome.card, now, based_on=card)
         print(review_id, flush=True)
 """)
 ENDLESS = 10**9
 
 
-def start_writer(path: Path, prefix: str, count: int) -> subprocess.Popen:
+def start_writer(location: str, prefix: str, count: int, same: bool = False) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), prefix, str(count)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    args = [sys.executable, "-c", WRITER, location, prefix, str(count), "same" if same else "own"]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
 
 
-@pytest.mark.parametrize("committed_before_kill", [1, 25, 60])
-def test_a_writer_killed_mid_review_loses_only_the_grade_in_flight(tmp_path, committed_before_kill):
-    path = tmp_path / "progress.sqlite3"
-    Store(path)
-    writer = start_writer(path, "q", ENDLESS)
+@pytest.mark.parametrize("committed_before_kill", [1, 25])
+def test_a_writer_killed_mid_review_loses_only_the_grade_in_flight(location,
+                                                                  committed_before_kill):
+    Store(location)
+    writer = start_writer(location, "q", ENDLESS)
     acknowledged = [int(writer.stdout.readline()) for _ in range(committed_before_kill)]
     os.kill(writer.pid, signal.SIGKILL)  # the writer is busy grading the next card
     writer.wait()
     acknowledged += [int(line) for line in writer.stdout.read().split()]  # printed before death
     writer.stdout.close()
 
-    assert integrity(path) == "ok"
-    saved = {r.id for r in Store(path).reviews()}
+    store = Store(location)
+    saved = {r.id for r in store.reviews()}
     assert set(acknowledged) <= saved
     assert len(saved - set(acknowledged)) <= 1  # committed, killed before it could say so
-    assert_cards_match_latest_reviews(path)
+    assert_cards_match_latest_reviews(store)
 
 
-def test_two_processes_grading_at_once_lose_nothing(tmp_path):
-    path = tmp_path / "progress.sqlite3"
-    Store(path)
-    grades_each = 40
-    writers = [start_writer(path, prefix, grades_each) for prefix in ("a", "b")]
+@pytest.mark.parametrize("same_card", [False, True], ids=["own-cards", "same-card"])
+def test_two_processes_grading_at_once_lose_nothing(location, same_card):
+    Store(location)
+    grades_each = 25
+    writers = [start_writer(location, p, grades_each, same_card) for p in ("a", "b")]
     outputs = [w.communicate(timeout=120)[0] for w in writers]
     assert [w.returncode for w in writers] == [0, 0]
     acknowledged = {int(line) for out in outputs for line in out.split()}
-    reviews = Store(path).reviews()
+    store = Store(location)
+    reviews = store.reviews()
     assert len(acknowledged) == len(reviews) == 2 * grades_each
     assert {r.id for r in reviews} == acknowledged
-    assert_cards_match_latest_reviews(path)
+    assert_cards_match_latest_reviews(store)
+    if same_card:  # every grade built on the one before it: the card saw all 50 Good grades
+        assert store.card("shared").to_dict() == reviews[-1].card_after.to_dict()
 
 
-def test_two_sessions_sharing_one_store_lose_nothing(tmp_path):
-    store = Store(tmp_path / "progress.sqlite3")
-    grades_each = 30
+def test_two_sessions_sharing_one_store_lose_nothing(location):
+    store = Store(location)
+    grades_each = 20
     errors: list[BaseException] = []
 
     def session(prefix: str) -> None:
@@ -304,8 +245,30 @@ def test_two_sessions_sharing_one_store_lose_nothing(tmp_path):
     assert len(store.cards()) == 10
 
 
-def test_naive_datetimes_are_refused_with_a_clear_message(tmp_path):
-    store = Store(tmp_path / "p.sqlite3")
-    with pytest.raises(ValueError, match="timezone-aware"):
-        store.due(datetime(2026, 1, 1))
-    assert isinstance(Card.from_json(schedule.new_card("q", NOW).to_json()), Card)
+def test_the_head_constant_is_the_head_of_the_migration_history():
+    from alembic.script import ScriptDirectory
+
+    from prep.store.engine import MIGRATIONS_DIR
+
+    assert ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head() == SCHEMA_VERSION
+
+
+def test_the_database_url_wins_over_the_sqlite_path(monkeypatch, tmp_path):
+    from prep import settings
+
+    monkeypatch.setenv("ATTN_PREP_DB", str(tmp_path / "p.sqlite3"))
+    monkeypatch.delenv("ATTN_PREP_DB_URL", raising=False)
+    assert settings.db_location() == str(tmp_path / "p.sqlite3")
+    monkeypatch.setenv("ATTN_PREP_DB_URL", "postgresql+psycopg://app@db/prep")
+    assert settings.db_location() == "postgresql+psycopg://app@db/prep"
+
+
+def test_an_unreachable_postgres_server_gives_a_clear_bilingual_error(request):
+    from prep.store import StoreError
+
+    server = request.getfixturevalue("postgres")
+    closed = server.url().replace(f":{server.port}/", ":1/")  # nothing listens on port 1
+    with pytest.raises(StoreError) as caught:
+        Store(closed.replace("app@", "app:secret@"), timeout=1)
+    assert caught.value.kind == "unavailable" and "127.0.0.1:1" in str(caught.value)
+    assert "secret" not in str(caught.value) and "ATTN_PREP_DB_URL" in caught.value.message.zh
