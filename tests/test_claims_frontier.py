@@ -472,3 +472,55 @@ def test_fr_disaggregation_kv_transfer_numbers():
     assert round((GIB / 1e9 - 1) * 100) == 7
     cited("fr-disaggregation-kv-transfer", "327680", "320", "2.5", "2.68", "54", "1.15", "1.16",
           "0.14", "20", "0.43", "7%", "989")
+
+
+# --- complexities stated in the answers ---------------------------------------------------------
+
+def test_fr_deepseek_sparse_attention_main_attention_is_l_times_k():
+    length, top_k = 512, 64
+    torch.manual_seed(10)
+    index = torch.randn(length, length).masked_fill(
+        torch.ones(length, length).triu(1).bool(), float("-inf"))            # causal scores
+    kept = torch.zeros(length, length, dtype=torch.bool)
+    chosen = index.topk(top_k, dim=-1).indices                               # (L, k)
+    kept.scatter_(1, chosen, True)
+    kept &= torch.ones(length, length).tril().bool()                         # rows < k see < k keys
+    assert kept.sum().item() == sum(min(i + 1, top_k) for i in range(length))
+    assert kept.sum().item() <= length * top_k < length * (length + 1) // 2
+    assert "O(Lk)" in text("fr-deepseek-sparse-attention")
+
+
+def chunkwise_flops(length: int, chunk: int, dim: int = 8) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    q, k, v = torch.randn(3, length, dim, dtype=F64)
+    beta = torch.rand(length, dtype=F64)
+    with FlopCounterMode(display=False) as counter:
+        delta_chunkwise(q, F.normalize(k, dim=-1), v, beta, chunk)
+    return counter.get_total_flops()
+
+
+def test_fr_gated_deltanet_chunkwise_cost_is_linear_in_length():
+    small, large = chunkwise_flops(64, 16), chunkwise_flops(256, 16)
+    assert large == 4 * small                     # O(L C d + L d^2): linear in L at fixed C, d
+    assert "O(L C d + L d^2)" in text("fr-gated-deltanet-chunkwise")
+
+
+def test_fr_hybrid_recurrent_decode_step_cost_does_not_grow_with_length():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(11)
+    d_k, d_v = 16, 16
+    costs, sizes = [], []
+    for past in (10, 1000):
+        q, k = torch.randn(2, past + 1, d_k, dtype=F64)
+        v, beta = torch.randn(past + 1, d_v, dtype=F64), torch.rand(past + 1, dtype=F64)
+        _, state = delta_recurrence(q[:past], F.normalize(k[:past], dim=-1), v[:past], beta[:past])
+        key = F.normalize(k[past], dim=0)
+        with FlopCounterMode(display=False) as counter:   # one decode step after `past` tokens
+            step = state @ (torch.eye(d_k, dtype=F64) - beta[past] * torch.outer(key, key))
+            (step + beta[past] * torch.outer(v[past], key)) @ q[past]
+        costs.append(counter.get_total_flops())
+        sizes.append(state.numel())
+    assert costs[0] == costs[1] and sizes == [d_k * d_v] * 2
+    assert "O(d_k d_v)" in text("fr-hybrid-linear-attention-models")
