@@ -112,10 +112,7 @@ def test_no_tag_is_a_spelling_variant_of_another():
     assert [group for group in variants.values() if len(group) > 1] == []
 
 
-# -- interviewer's rubric: key_points and follow_ups ----------------------------------------
-# The rules hold for these files today. Enable after merge (when content/01..10 carry their
-# key_points and follow_ups): RUBRIC_FILES = ALL_FILES; tests/rubric_after_merge.py checks the
-# whole bank already and is run by name until then.
+# -- interviewer's rubric: key_points and follow_ups over the whole bank ----------------------
 ALL_FILES = sorted(path.name for path in settings.content_dir().glob("[!_]*.yaml"))
 RUBRIC_FILES = ALL_FILES
 FOLLOW_UP_SHARE = 0.6
