@@ -6,14 +6,16 @@ Pure functions over ``prep.interview.report``: no Streamlit, no store. The page 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from fsrs import Card, Scheduler
+
 from prep import schedule
 from prep.i18n import Text
-from prep.interview import Interview, Report, report
+from prep.interview import Interview, Report, readiness, report
 from prep.numeric import template
 
 TITLE_CHARS = 80
@@ -141,3 +143,22 @@ def to_markdown(
 
 def _duration(delta: timedelta, lang: str) -> str:
     return schedule.format_duration(delta, lang)
+
+
+def readiness_by_section(sections: Sequence[object], cards: Mapping[str, Card], now: datetime,
+                         scheduler: Scheduler = schedule.SCHEDULER) -> dict[str, float]:
+    """Section id -> expected share of its cards recalled now (``interview.readiness``)."""
+    return {s.id: readiness([q.id for q in s.questions], cards, now, scheduler)  # type: ignore[attr-defined]
+            for s in sections}
+
+
+def latest_scores(finished: Sequence[Interview], questions: Mapping[str, object]
+                  ) -> dict[str, tuple[float, datetime]]:
+    """Section id -> (its score in the latest interview that asked it, when that finished)."""
+    latest: dict[str, tuple[float, datetime]] = {}
+    for run in sorted(finished, key=lambda r: r.finished or r.started):
+        result = report(run, questions, run.finished or run.started)  # type: ignore[arg-type]
+        for sid, score in result.by_section.items():
+            if sid:
+                latest[sid] = (score, run.finished or run.started)
+    return latest

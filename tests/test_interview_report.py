@@ -5,9 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from fsrs import Rating
+
+from prep import schedule
 from prep.bank import load_bank
 from prep.interview import Answer, Interview
-from prep.interview_report import question_title, study_links, to_markdown
+from prep.interview_report import (
+    latest_scores,
+    question_title,
+    readiness_by_section,
+    study_links,
+    to_markdown,
+)
 
 BANK = load_bank(Path(__file__).parent / "fixtures" / "interview_bank")
 QUESTIONS = {q.id: q for q in BANK.questions}
@@ -50,3 +60,20 @@ def test_markdown_report_in_chinese_and_numeric_titles_show_ranges():
     numeric = QUESTIONS["iv-window-keys"]
     assert "128 / 256" in question_title(numeric, numeric.id, "en")
     assert [link.url_path for link in study_links(numeric, None)] == ["Browse"]
+
+
+def test_readiness_by_section_uses_fsrs_and_latest_scores_take_the_newest_interview():
+    card, _ = schedule.SCHEDULER.review_card(schedule.new_card("iv-why-sqrt", NOW), Rating.Good,
+                                             NOW)
+    later = NOW + timedelta(days=3)
+    ready = readiness_by_section(BANK.sections, {"iv-why-sqrt": card}, later)
+    one = schedule.SCHEDULER.get_card_retrievability(card, later)
+    assert ready["basics"] == pytest.approx(one / 3)   # two cards never reviewed
+    assert ready["numbers"] == 0.0
+    old = _finished()
+    new = Interview(main=["iv-mask-meaning"], started=NOW + timedelta(days=1), answers=[
+        Answer("iv-mask-meaning", ticked=[0, 1], total_points=3, finished=True)],
+        finished=NOW + timedelta(days=1, minutes=3))
+    scores = latest_scores([new, old], QUESTIONS)
+    assert scores["basics"][0] == pytest.approx(2 / 3)
+    assert scores["basics"][1] == new.finished
