@@ -25,7 +25,8 @@ PAGE = "pages/7_Mock_interview.py"
 TIMEOUT_S = 60
 WORDS = {
     "en": {"suggested": " (suggested)", "hard": "Hard", "again": "Again", "good": "Good",
-           "total": "Total score", "questions": "Questions", "follow": "The interviewer follows up:"},
+           "total": "Total score", "questions": "Questions",
+           "follow": "The interviewer follows up:"},
     "zh": {"suggested": "（建议）", "hard": "困难", "again": "重来", "good": "良好",
            "total": "总分", "questions": "题数", "follow": "面试官追问："},
 }
