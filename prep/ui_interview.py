@@ -170,7 +170,8 @@ def answer_box(answer: Answer, index: int) -> None:
     key = _key(index)
     if f"{key}_text" not in st.session_state:
         st.session_state[f"{key}_text"] = answer.text
-    st.text_area(t("你的回答（Markdown，可写公式 $...$）", "Your answer (Markdown, $...$ maths)"),
+    st.text_area(t("你的回答（Markdown，公式写成 `$...$`）",
+                   "Your answer (Markdown, formulas as `$...$`)"),
                  key=f"{key}_text", height=180, on_change=_typed, args=(f"{key}_text",),
                  placeholder=t("像面试时那样说出来，再点“显示答案”。",
                                "Say it as you would in the interview, then reveal."))
