@@ -27,15 +27,17 @@ import streamlit as st
 
 from prep import interview_session as steps
 from prep import schedule, settings
+from prep.i18n import Text
 from prep.interview import Answer, Interview
 from prep.interview_store import SqliteInterviews, new_interview_id
 from prep.store import Store, StoreError
-from prep.ui import markdown, t, tr
+from prep.ui import lang, markdown, t, tr
 from prep.ui_store import learner, show_store_error
 
 STATE = "iv_run"          # (interview id, Interview) of this session, as last saved
 DONE = "iv_done"          # (interview id, Interview) just finished: its report is shown
 ERROR = "iv_error"        # a StoreError or a message from a callback, shown by the next run
+SUGGESTED = Text("建议的评分", "The suggested grade")
 OUTCOMES = "iv_outcomes"  # (answer key, previewed fsrs outcomes): what the buttons show is stored
 
 
@@ -128,8 +130,9 @@ def clock(started: float, asked_at: float, frozen: float | None) -> None:
     now = time.time()
     this = frozen if frozen is not None else now - asked_at
     with st.container(key="iv_clock"):
-        st.caption(t(f"⏱ 本题 {_mmss(this)} · 全程 {_mmss(now - started)}",
-                     f"⏱ This answer {_mmss(this)} · session {_mmss(now - started)}"))
+        total = _mmss(now - started)
+        st.caption(t(f":material/timer: 本题 {_mmss(this)} · 全程 {total}",
+                     f":material/timer: This answer {_mmss(this)} · session {total}"))
 
 
 def header(run: Interview, answer: Answer) -> None:
@@ -220,26 +223,28 @@ def _grade(store: Store, rating: schedule.Rating) -> None:
 
 
 def grade_buttons(store: Store, answer: Answer, index: int) -> None:
-    """Again / Hard / Good / Easy with the next interval; the suggested one is marked. A number
-    is graded by the app: one button records its grade."""
+    """Again / Hard / Good / Easy with the next interval; the suggested one is primary, starred
+    and says so in its tooltip. A number is graded by the app: one button records its grade."""
     outcomes = _preview(store, answer, index)
     suggested = steps.suggested(answer)
     ratings = [suggested] if answer.correct is not None else list(schedule.RATINGS)
     if answer.correct is None:
-        st.caption(t("按钮上是下次复习的间隔；建议的评分已标出，你可以选别的。",
-                     "Each button shows the next review; the suggested grade is marked, and "
-                     "you may press another."))
+        name = tr(schedule.RATING_NAMES[suggested])
+        st.caption(t(f"按你勾选的要点，建议评为“{name}”（带星号的按钮）；你可以选别的。"
+                     "按钮上是下次复习的间隔。",
+                     f"Your ticks suggest {name} (the starred button); you may press another. "
+                     "Each button shows the next review."))
     for column, rating in zip(st.columns(len(ratings)), ratings, strict=True):
         label = (f"{tr(schedule.RATING_NAMES[rating])} · "
                  f"{schedule.format_interval(outcomes[rating].interval, t('zh', 'en'))}")
         if answer.correct is not None:
             label = t(f"记为 {label}，继续", f"Record {label} and continue")
-        elif rating == suggested:
-            label += t("（建议）", " (suggested)")
+        chosen = rating == suggested
         column.button(label, key=f"iv_grade_{int(rating)}", on_click=_grade,
                       args=(store, rating), shortcut=str(int(rating)), width="stretch",
-                      type="primary" if rating == suggested else "secondary")
-
+                      type="primary" if chosen else "secondary",
+                      icon=":material/star:" if chosen else None,
+                      help=SUGGESTED.pick(lang()) if chosen else None)
 
 
 def _hint() -> None:

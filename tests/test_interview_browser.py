@@ -81,6 +81,11 @@ def reveal_and_tick(page, ticks: int) -> None:
         wait_idle(page)
 
 
+def press_grade(page, rating: int) -> None:
+    wait_idle(page)
+    page.locator(f".st-key-iv_grade_{rating} button").first.click()
+
+
 def answer_number(page) -> None:
     text = question_box(page).inner_text()
     window, sinks, position = (int(x) for x in re.search(
@@ -93,7 +98,7 @@ def answer_number(page) -> None:
     page.locator(".st-key-iv_check button").click()
     page.get_by_text(f"Right: {right} keys").wait_for()
     wait_idle(page)
-    page.locator('[class*="st-key-iv_grade_"] button').click()
+    page.get_by_role("button", name=re.compile(r"Record (Good|Easy)")).click()
 
 
 def test_mock_interview_resumes_after_a_restart_and_lands_on_progress(app_server, page,
@@ -123,8 +128,10 @@ def test_mock_interview_resumes_after_a_restart_and_lands_on_progress(app_server
     wait_idle(page)
     type_answer(page, "The dot product has variance d_k; scaling keeps softmax unsaturated")
     reveal_and_tick(page, 2)
-    page.get_by_text("(suggested)").wait_for()
-    assert "(suggested)" in page.locator(".st-key-iv_grade_2").inner_text()  # 2 of 3: Hard
+    page.get_by_text("Your ticks suggest Hard").wait_for()        # 2 of 3 key points
+    wait_idle(page)
+    assert page.locator(".st-key-iv_grade_2 button").first.get_attribute("kind") == "primary"
+    assert page.locator(".st-key-iv_grade_3 button").first.get_attribute("kind") == "secondary"
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.screenshot(path=artifacts / "interview-rubric.png", full_page=True)
     page.keyboard.press("3")                        # Good, overriding the suggestion
@@ -143,7 +150,7 @@ def test_mock_interview_resumes_after_a_restart_and_lands_on_progress(app_server
     assert question_box(page).locator("textarea").input_value() == FOLLOW_UP_TEXT
     page.screenshot(path=artifacts / "interview-resumed-after-restart.png", full_page=True)
     reveal_and_tick(page, 3)
-    page.locator(".st-key-iv_grade_3 button").click()
+    press_grade(page, 3)
 
     # Main questions 2 and 3: the numeric one (graded by the app) and the mask question.
     for number in (2, 3):
@@ -152,7 +159,7 @@ def test_mock_interview_resumes_after_a_restart_and_lands_on_progress(app_server
         if question_box(page).locator("textarea").count():
             type_answer(page, "In SDPA True means take part; a float mask is added")
             reveal_and_tick(page, 1)
-            page.locator(".st-key-iv_grade_1 button").click()
+            press_grade(page, 1)
         else:
             answer_number(page)
         no_exception(page)

@@ -24,10 +24,10 @@ APP = str(ROOT / "app.py")
 PAGE = "pages/7_Mock_interview.py"
 TIMEOUT_S = 60
 WORDS = {
-    "en": {"suggested": " (suggested)", "hard": "Hard", "again": "Again", "good": "Good",
+    "en": {"suggested": " [The suggested grade]", "hard": "Hard", "again": "Again", "good": "Good",
            "total": "Total score", "questions": "Questions",
            "follow": "The interviewer follows up:"},
-    "zh": {"suggested": "（建议）", "hard": "困难", "again": "重来", "good": "良好",
+    "zh": {"suggested": " [建议的评分]", "hard": "困难", "again": "重来", "good": "良好",
            "total": "总分", "questions": "题数", "follow": "面试官追问："},
 }
 
@@ -68,8 +68,16 @@ def answer_and_reveal(at: AppTest, text: str) -> None:
 
 
 def grade_labels(at: AppTest) -> dict[int, str]:
-    return {int(b.key.removeprefix("iv_grade_")): b.label for b in at.button
-            if b.key and b.key.startswith("iv_grade_")}
+    """Each grade button's label; the suggested one (primary, starred, "suggested" in its
+    tooltip) gets the marker ``words["suggested"]`` appended here."""
+    labels = {}
+    for button in at.button:
+        if button.key and button.key.startswith("iv_grade_"):
+            marked = button.proto.type == "primary" and "star" in button.proto.icon
+            assert marked == bool(button.help), button.key
+            suffix = f" [{button.help}]" if marked else ""
+            labels[int(button.key.removeprefix("iv_grade_"))] = button.label + suffix
+    return labels
 
 
 def markdown_text(at: AppTest) -> str:
