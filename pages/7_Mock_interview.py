@@ -110,7 +110,9 @@ answer = live.ask(questions, interview_plan.follow_up_graph(bank.questions))
 if answer is None:  # nothing left to ask: the interview has just finished
     st.rerun()
 index = len(run.answers) - 1
-question = questions[answer.question_id]
+question = questions.get(answer.question_id)
+if question is None:  # the bank changed under a running interview: skip the vanished question
+    live.skip_vanished()
 live.header(run, answer)
 with st.container(border=True, key="iv_question"):
     if answer.parent_id:

@@ -225,7 +225,11 @@ def _grade(store: Store, rating: schedule.Rating) -> None:
 def grade_buttons(store: Store, answer: Answer, index: int) -> None:
     """Again / Hard / Good / Easy with the next interval; the suggested one is primary, starred
     and says so in its tooltip. A number is graded by the app: one button records its grade."""
-    outcomes = _preview(store, answer, index)
+    try:
+        outcomes = _preview(store, answer, index)
+    except StoreError as exc:
+        show_store_error(exc)
+        return
     suggested = steps.suggested(answer)
     ratings = [suggested] if answer.correct is not None else list(schedule.RATINGS)
     if answer.correct is None:
@@ -289,6 +293,12 @@ def numeric(question, answer: Answer, index: int) -> None:
     st.markdown(f"**{t('解题步骤', 'Worked solution')}**")
     for number, step in enumerate(drawn.steps, 1):
         markdown(f"{number}. {tr(step)}")
+
+
+def skip_vanished() -> None:
+    """The question being answered left the bank (it changed under a running interview)."""
+    _skip()
+    st.rerun()
 
 
 def _skip() -> None:

@@ -181,4 +181,6 @@ def test_mock_interview_resumes_after_a_restart_and_lands_on_progress(app_server
     wait_idle(page)
     no_exception(page)
     assert "4 questions" in panel.inner_text()
-    page.screenshot(path=artifacts / "interview-progress.png", full_page=True)
+    assert "Basics" in panel.inner_text() and "(" in panel.inner_text()  # latest score, dated
+    panel.scroll_into_view_if_needed()
+    panel.screenshot(path=artifacts / "interview-progress.png")

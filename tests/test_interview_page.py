@@ -165,3 +165,30 @@ def test_home_shows_readiness_per_section():
     at.query_params["lang"] = "en"
     at.run()
     assert "Interview readiness (share recalled now): Basics 0% · Numbers 0%" in markdown_text(at)
+
+
+def test_question_removed_from_the_bank_mid_interview_is_skipped(monkeypatch, tmp_path):
+    at = open_interview_page("en")
+    start(at, _seed_starting_with("iv-why-sqrt"))
+    at.text_area[0].set_value("typed before the bank changed").run()
+    smaller = tmp_path / "bank"
+    smaller.mkdir()
+    basics = (BANK_DIR / "01-basics.yaml").read_text(encoding="utf-8")
+    kept = basics[: basics.index("  - id: iv-why-sqrt")] + basics[basics.index("  - id: iv-sat"):]
+    (smaller / "01-basics.yaml").write_text(kept, encoding="utf-8")
+    (smaller / "02-numbers.yaml").write_text(
+        (BANK_DIR / "02-numbers.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("ATTN_PREP_CONTENT", str(smaller))
+    after = open_interview_page("en")                        # e.g. a restart with a new bank
+    assert not after.exception
+    assert "Main question 2 of 2" in "\n".join(p.proto.text for p in after.get("progress"))
+    _, run = SqliteInterviews(settings.db_path()).open_interview("local")
+    assert run.answers[0].skipped and run.answers[0].text == "typed before the bank changed"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_damaged_database_gives_a_message_not_a_traceback(lang):
+    settings.db_path().write_bytes(b"not a database" * 200)
+    at = open_interview_page(lang)
+    assert not at.exception
+    assert ("damaged" if lang == "en" else "已损坏") in at.error[0].value
