@@ -12,6 +12,7 @@ import streamlit as st
 from prep import exercises, schedule
 from prep.interview import Interview, report
 from prep.interview_report import (
+    MISSED_SHOWN,
     WEAKEST_SHOWN,
     latest_scores,
     question_title,
@@ -49,6 +50,10 @@ def show_report(bank, iid: str, run: Interview) -> None:
         for sid, score in result.by_section.items():
             section = bank.section(sid)
             st.progress(score, text=f"{tr(section.title) if section else sid}: {score:.0%}")
+        if result.missed_points:
+            st.markdown(f"**{t('最常漏掉的要点', 'Key points missed most')}**")
+            markdown("\n".join(f"- {tr(point)} (×{times})"
+                               for point, times in result.missed_points[:MISSED_SHOWN]))
         if result.weakest:
             st.markdown(f"**{t('先复习这些', 'Study these first')}**")
         for qid in result.weakest[:WEAKEST_SHOWN]:

@@ -111,6 +111,8 @@ def test_two_question_interview_with_a_follow_up_ends_in_a_report(lang):
     assert metrics[words["total"]] == "33%"                          # (2/3 + 1/3 + 0) / 3
     assert metrics[words["questions"]] == "3"
     assert at.get("download_button")
+    assert "The Jacobian goes to zero (×1)" in markdown_text(at) or "雅可比矩阵趋于 0 (×1)" in \
+        markdown_text(at)                                             # missed most, on the page
     store = Store(settings.db_path())
     assert [(r.question_id, r.rating) for r in store.reviews()] == [
         ("iv-why-sqrt", Rating.Good), ("iv-saturation", Rating.Again)]
@@ -192,3 +194,15 @@ def test_a_damaged_database_gives_a_message_not_a_traceback(lang):
     at = open_interview_page(lang)
     assert not at.exception
     assert ("damaged" if lang == "en" else "已损坏") in at.error[0].value
+
+
+@pytest.mark.parametrize("role", ["llm-inference", "research", "ml-engineering"])
+def test_each_role_starts_an_interview_on_the_real_bank(monkeypatch, role):
+    monkeypatch.setenv("ATTN_PREP_CONTENT", str(ROOT / "content"))
+    at = open_interview_page("zh")
+    at.radio(key="iv_by").set_value("role").run()
+    at.radio(key="iv_role").set_value(role).run()
+    at.button(key="iv_start").click().run()
+    assert not at.exception, at.exception
+    assert "第 1 / 3 道主问题" in "\n".join(p.proto.text for p in at.get("progress"))
+    assert at.text_area or at.text_input                 # a rubric box or a number box
