@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from prep import progress, study, ui, ui_store
+from prep import progress, study, ui, ui_interview_report, ui_store
 from prep.i18n import Text
 from prep.store import StoreError
 
@@ -37,6 +37,9 @@ DESCRIPTIONS = {
                                   "See each layer and head of a real pretrained model (MiniLM)."),
     "pages/6_Progress.py": Text("复习次数、记忆保持率、各章节掌握情况与到期预测。",
                                 "Reviews, retention, mastery by section and what falls due."),
+    "pages/7_Mock_interview.py": Text("先作答，再对照评分要点打勾，回答追问，得到报告。",
+                                      "Answer first, tick the rubric, face the follow-ups, get "
+                                      "a report."),
 }
 PAGES_PER_ROW = 3
 shown = [page for page in ui.PAGES if page.path in DESCRIPTIONS and ui.page_exists(page.path)]
@@ -59,6 +62,7 @@ if store is not None:
 now, tz = datetime.now(UTC), ui.timezone()
 counts = study.counts((q.id for q in bank.questions), cards, now, tz)
 ui_store.study_metrics(counts)
+ui_interview_report.readiness_summary(bank, cards)
 
 st.subheader(ui.t("章节", "Sections"))
 table = progress.mastery(((s.id, [q.id for q in s.questions]) for s in bank.sections), cards)

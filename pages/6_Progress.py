@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from prep import progress, study, ui, ui_store
+from prep import progress, study, ui, ui_interview_report, ui_store
 from prep import progress_figures as figures
 from prep.store import StoreError
 
@@ -47,3 +47,4 @@ st.plotly_chart(figures.mastery_by_section([(s.id, s.title) for s in bank.sectio
                 key="chart_mastery")
 st.plotly_chart(figures.due_forecast(progress.forecast(cards, now, tz, FORECAST_DAYS), lang),
                 key="chart_forecast")
+ui_interview_report.progress_panel(bank, cards)

@@ -124,9 +124,13 @@ class Answer:
     numeric_value: float | None = None
     hint_used: bool = False
     correct: bool | None = None           # numeric questions only
-    seconds: float = 0.0
+    seconds: float = 0.0                  # from being asked to the reveal (or the skip)
     skipped: bool = False
     finished: bool = False                # scored: the next question may come
+    asked_at: float | None = None         # UTC epoch seconds when it was first shown
+    revealed: bool = False
+    rating: int | None = None             # the FSRS grade recorded (1..4), None if skipped
+    numeric_params: dict[str, int | float | str] | None = None  # the drawn numbers, kept
 
     @property
     def score(self) -> float:

@@ -217,6 +217,8 @@ PAGES = (
     Page("pages/4_Practice.py", Text("编程练习", "Practice"), ":material/code:"),
     Page("pages/5_Real_model.py", Text("真实模型", "Real model"), ":material/model_training:"),
     Page("pages/6_Progress.py", Text("学习进度", "Progress"), ":material/insights:"),
+    Page("pages/7_Mock_interview.py", Text("模拟面试", "Mock interview"),
+         ":material/record_voice_over:"),
 )
 
 

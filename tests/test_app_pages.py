@@ -68,7 +68,8 @@ def test_home_counts_questions_and_links_every_installed_page():
     assert metrics["题目"] == "5" and metrics["未学"] == "5"
     assert "基础" in text_of(at) and "多头" in text_of(at)
     installed = [p for p in ("1_Browse", "2_Quiz", "3_Lab", "4_Practice", "5_Real_model",
-                             "6_Progress") if (ROOT / "pages" / f"{p}.py").exists()]
+                             "6_Progress", "7_Mock_interview")
+                 if (ROOT / "pages" / f"{p}.py").exists()]
     main_links = [e for e in at.main.get("page_link")]
     sidebar_links = [e for e in at.sidebar.get("page_link")]
     assert len(main_links) == len(installed)

@@ -1,0 +1,322 @@
+"""The mock interview in a page: its repository, set-up, one question at a time, the clock.
+
+Streamlit-side companion of ``prep.interview_session`` (the steps), ``prep.interview_plan`` (what
+to ask) and ``prep.interview_store`` (where it is kept). The report, readiness on Home and
+Progress live in ``prep/ui_interview_report.py``.
+
+How what the learner types reaches the server: ``st.text_area`` sends its value when the box
+loses focus, on Ctrl+Enter, and before any button click (the click blurs the box first); its
+``on_change`` callback writes the text into the interview and saves it (one transaction). What is
+typed but never committed that way lives only in the browser (Streamlit has no per-keystroke
+update without a custom component). Whatever reached the server is in the database, so a rerun,
+a page switch (the text box is filled again from the saved answer) and a server restart (the
+page reopens the learner's unfinished interview) lose none of it.
+
+The clock is an ``st.fragment(run_every=1)``: only that caption reruns each second (custom
+JavaScript is not allowed in Markdown), so the time moves without a full rerun.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from prep import interview_session as steps
+from prep import schedule, settings
+from prep.i18n import Text
+from prep.interview import Answer, Interview
+from prep.interview_store import SqliteInterviews, new_interview_id
+from prep.store import Store, StoreError
+from prep.ui import lang, markdown, t, tr
+from prep.ui_store import learner, show_store_error
+
+STATE = "iv_run"          # (interview id, Interview) of this session, as last saved
+DONE = "iv_done"          # (interview id, Interview) just finished: its report is shown
+ERROR = "iv_error"        # a StoreError or a message from a callback, shown by the next run
+SUGGESTED = Text("建议的评分", "The suggested grade")
+OUTCOMES = "iv_outcomes"  # (answer key, previewed fsrs outcomes): what the buttons show is stored
+
+
+@st.cache_resource(show_spinner=False)
+def _open_repository(path: str) -> SqliteInterviews:
+    return SqliteInterviews(path)
+
+
+def repository() -> SqliteInterviews | None:
+    """The interview table in the progress database, or None after a clear message."""
+    try:
+        return _open_repository(str(settings.db_path()))
+    except StoreError as exc:
+        show_store_error(exc)
+        return None
+
+
+def show_pending_error() -> None:
+    """What a callback could not do (a StoreError, a number that is not one), shown once."""
+    pending = st.session_state.pop(ERROR, None)
+    if isinstance(pending, StoreError):
+        show_store_error(pending)
+    elif pending:
+        st.warning(pending)
+
+
+def load(repo: SqliteInterviews, user: str) -> tuple[str, Interview] | None:
+    """This session's open interview, or the learner's saved one (after a restart)."""
+    if STATE not in st.session_state:
+        opened = repo.open_interview(user)
+        if opened is None:
+            return None
+        st.session_state[STATE] = opened
+    return st.session_state[STATE]
+
+
+def _save() -> bool:
+    """Write this session's interview (one transaction); on failure reload what was saved."""
+    iid, run = st.session_state[STATE]
+    try:
+        _open_repository(str(settings.db_path())).save(learner() or "", iid, run)
+    except StoreError as exc:
+        st.session_state[ERROR] = exc
+        st.session_state.pop(STATE, None)  # the next run shows what the database holds
+        return False
+    if run.finished is not None:
+        st.session_state[DONE] = st.session_state.pop(STATE)
+    return True
+
+
+def _step(action: Callable[[Interview, Answer | None], None]) -> None:
+    """A callback: change the interview, then save it."""
+    if STATE not in st.session_state:
+        return
+    _, run = st.session_state[STATE]
+    action(run, steps.current(run))
+    _save()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def start(ids: list[str]) -> None:
+    """Begin a new interview with these main questions (saved at once)."""
+    st.session_state.pop(DONE, None)
+    st.session_state[STATE] = (new_interview_id(), Interview(main=ids, started=_now()))
+    _save()
+
+
+
+def ask(questions, graph) -> Answer | None:
+    """The question to answer now (asked and saved if new); None when the interview is over."""
+    _, run = st.session_state[STATE]
+    before = (len(run.answers), run.finished)
+    answer = steps.ask_next(run, questions, graph, _now(), random.Random())
+    if (len(run.answers), run.finished) != before:
+        _save()
+    return answer
+
+
+def _mmss(seconds: float) -> str:
+    minutes, rest = divmod(int(max(0, seconds)), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+@st.fragment(run_every=1)
+def clock(started: float, asked_at: float, frozen: float | None) -> None:
+    """This answer's time (stopped at the reveal) and the session's, updated every second."""
+    now = time.time()
+    this = frozen if frozen is not None else now - asked_at
+    with st.container(key="iv_clock"):
+        total = _mmss(now - started)
+        st.caption(t(f":material/timer: 本题 {_mmss(this)} · 全程 {total}",
+                     f":material/timer: This answer {_mmss(this)} · session {total}"))
+
+
+def header(run: Interview, answer: Answer) -> None:
+    mains = len(run.main)
+    number = sum(1 for a in run.answers if a.parent_id is None)
+    kind = t("追问", "Follow-up") if answer.parent_id else t("主问题", "Main question")
+    st.progress(min(1.0, (number - 1) / mains),
+                text=t(f"第 {number} / {mains} 道主问题 · {kind}",
+                       f"Main question {number} of {mains} · {kind}"))
+    clock(run.started.timestamp(), answer.asked_at or time.time(),
+          answer.seconds if answer.revealed else None)
+
+
+def _key(answer_index: int) -> str:
+    iid, _ = st.session_state[STATE]
+    return f"iv_{iid[:8]}_{answer_index}"
+
+
+def _typed(key: str) -> None:
+    _step(lambda run, a: setattr(a, "text", st.session_state.get(key) or "") if a else None)
+
+
+def _reveal(key: str) -> None:
+    def act(run: Interview, answer: Answer | None) -> None:
+        if answer is not None:
+            answer.text = st.session_state.get(key) or answer.text
+            steps.reveal(answer, _now())
+    _step(act)
+
+
+def _ticks(key: str, total: int) -> None:
+    chosen = [i for i in range(total) if st.session_state.get(f"{key}_p{i}")]
+    _step(lambda run, a: steps.tick(a, chosen) if a else None)
+
+
+def answer_box(answer: Answer, index: int) -> None:
+    """The answer box, filled from the saved answer after a page switch or a restart."""
+    key = _key(index)
+    if f"{key}_text" not in st.session_state:
+        st.session_state[f"{key}_text"] = answer.text
+    st.text_area(t("你的回答（Markdown，公式写成 `$...$`）",
+                   "Your answer (Markdown, formulas as `$...$`)"),
+                 key=f"{key}_text", height=180, on_change=_typed, args=(f"{key}_text",),
+                 placeholder=t("像面试时那样说出来，再点“显示答案”。",
+                               "Say it as you would in the interview, then reveal."))
+    st.caption(t("离开输入框、按 Ctrl+Enter 或点任一按钮时保存。",
+                 "Saved when you leave the box, press Ctrl+Enter or click any button."))
+
+
+def rubric(question, answer: Answer, index: int) -> None:
+    """After the reveal: your answer beside the model answer, and the key points to tick."""
+    key = _key(index)
+    mine, model = st.columns(2)
+    with mine.container(border=True, key="iv_mine"):
+        st.markdown(f"**{t('你的回答', 'Your answer')}**")
+        markdown(answer.text or t("（没有作答）", "(no answer typed)"))
+    with model.container(border=True, key="iv_model"):
+        st.markdown(f"**{t('参考答案', 'Model answer')}**")
+        markdown(tr(question.answer))
+    st.markdown(f"**{t('你的回答包含了哪些要点？', 'Which key points did your answer make?')}**")
+    for i, point in enumerate(question.key_points or []):
+        st.session_state.setdefault(f"{key}_p{i}", i in answer.ticked)
+        st.checkbox(tr(point), key=f"{key}_p{i}", on_change=_ticks, args=(key, answer.total_points))
+
+
+def _preview(store: Store, answer: Answer, index: int) -> dict:
+    """The four fsrs outcomes for this answer, computed once (fsrs fuzzes) and stored as shown."""
+    kept = st.session_state.get(OUTCOMES)
+    if kept is None or kept[0] != _key(index):
+        card = store.card(answer.question_id) or schedule.new_card(answer.question_id, _now())
+        kept = (_key(index), schedule.preview(card, _now()))
+        st.session_state[OUTCOMES] = kept
+    return kept[1]
+
+
+def _grade(store: Store, rating: schedule.Rating) -> None:
+    def act(run: Interview, answer: Answer | None) -> None:
+        if answer is None:
+            return
+        outcome = st.session_state[OUTCOMES][1][rating]
+        store.record(answer.question_id, rating, outcome.card, _now(),
+                     duration_ms=int(answer.seconds * 1000))
+        steps.finish_answer(answer, rating)
+    try:
+        _step(act)
+    except StoreError as exc:
+        st.session_state[ERROR] = exc
+
+
+def grade_buttons(store: Store, answer: Answer, index: int) -> None:
+    """Again / Hard / Good / Easy with the next interval; the suggested one is primary, starred
+    and says so in its tooltip. A number is graded by the app: one button records its grade."""
+    try:
+        outcomes = _preview(store, answer, index)
+    except StoreError as exc:
+        show_store_error(exc)
+        return
+    suggested = steps.suggested(answer)
+    ratings = [suggested] if answer.correct is not None else list(schedule.RATINGS)
+    if answer.correct is None:
+        name = tr(schedule.RATING_NAMES[suggested])
+        st.caption(t(f"按你勾选的要点，建议评为“{name}”（带星号的按钮）；你可以选别的。"
+                     "按钮上是下次复习的间隔。",
+                     f"Your ticks suggest {name} (the starred button); you may press another. "
+                     "Each button shows the next review."))
+    for column, rating in zip(st.columns(len(ratings)), ratings, strict=True):
+        label = (f"{tr(schedule.RATING_NAMES[rating])} · "
+                 f"{schedule.format_interval(outcomes[rating].interval, t('zh', 'en'))}")
+        if answer.correct is not None:
+            label = t(f"记为 {label}，继续", f"Record {label} and continue")
+        chosen = rating == suggested
+        column.button(label, key=f"iv_grade_{int(rating)}", on_click=_grade,
+                      args=(store, rating), shortcut=str(int(rating)), width="stretch",
+                      type="primary" if chosen else "secondary",
+                      icon=":material/star:" if chosen else None,
+                      help=SUGGESTED.pick(lang()) if chosen else None)
+
+
+def _hint() -> None:
+    _step(lambda run, a: steps.use_hint(a) if a else None)
+
+
+def _check(key: str, question) -> None:
+    raw = str(st.session_state.get(key) or "").strip().replace(",", "").replace(" ", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        st.session_state[ERROR] = t(f"“{raw}” 不是一个数，请输入数字（例如 132 或 1.5e3）。",
+                                    f"“{raw}” is not a number; type one (e.g. 132 or 1.5e3).")
+        return
+    _step(lambda run, a: steps.check_number(a, question, value, _now()) if a else None)
+
+
+def numeric(question, answer: Answer, index: int) -> None:
+    """A number with its unit; the first worked step on request (a hint); graded by the app."""
+    drawn = steps.instance(answer, question)
+    markdown(tr(drawn.question))
+    key = f"{_key(index)}_number"
+    if not answer.revealed:
+        st.text_input(t(f"你的答案（{drawn.unit.zh}）", f"Your answer ({drawn.unit.en})"),
+                      key=key, placeholder="132")
+        if answer.hint_used:
+            st.info(t("第一步：", "First step: ") + tr(drawn.steps[0]))
+        with st.container(horizontal=True):
+            st.button(t("核对", "Check"), key="iv_check", type="primary", on_click=_check,
+                      args=(key, question), icon=":material/check:")
+            if not answer.hint_used:
+                st.button(t("显示第一步（算作提示）", "Show first step (counts as a hint)"),
+                          key="iv_hint", on_click=_hint, icon=":material/lightbulb:")
+        return
+    unit = tr(drawn.unit)
+    if answer.correct:
+        st.success(t(f"正确：{drawn.answer:g} {unit}", f"Right: {drawn.answer:g} {unit}"))
+    else:
+        st.error(t(f"不对：答案是 {drawn.answer:g} {unit}（你答的是 {answer.numeric_value:g}）",
+                   f"Not quite: the answer is {drawn.answer:g} {unit} (you said "
+                   f"{answer.numeric_value:g})"))
+    st.markdown(f"**{t('解题步骤', 'Worked solution')}**")
+    for number, step in enumerate(drawn.steps, 1):
+        markdown(f"{number}. {tr(step)}")
+
+
+def skip_vanished() -> None:
+    """The question being answered left the bank (it changed under a running interview)."""
+    _skip()
+    st.rerun()
+
+
+def _skip() -> None:
+    _step(lambda run, a: steps.skip(a, _now()) if a else None)
+
+
+def _stop() -> None:
+    _step(lambda run, a: steps.stop(run, _now()))
+
+
+def controls(answer: Answer, index: int) -> None:
+    """Reveal (before), skip and stop (any time)."""
+    with st.container(horizontal=True):
+        if not answer.revealed and answer.numeric_params is None:
+            st.button(t("显示答案", "Reveal"), key="iv_reveal", type="primary",
+                      on_click=_reveal, args=(f"{_key(index)}_text",),
+                      icon=":material/visibility:")
+        st.button(t("跳过这题", "Skip"), key="iv_skip", on_click=_skip,
+                  icon=":material/skip_next:")
+        st.button(t("结束面试", "Stop the interview"), key="iv_stop", on_click=_stop,
+                  icon=":material/stop:")
