@@ -5,11 +5,8 @@
 server restart resumes it) and ``finished`` (past interviews, for Progress).
 
 - ``MemoryInterviews``: a dict, for unit tests (no file).
-- ``SqliteInterviews``: one table in the progress database file (``settings.db_path()``, the
-  file ``prep.store.Store`` uses), one transaction per ``save``. TEMPORARY: this table is created
-  here, outside the store's migration history; it is to move into the store's migration history
-  (one Alembic revision creating ``interviews`` as below) when the store's SQLAlchemy + Alembic
-  rewrite is merged, and then this class becomes a thin wrapper over the store.
+- ``StoreInterviews``: the ``interviews`` table of the progress store (its Alembic revision
+  0003, so SQLite and PostgreSQL alike), one transaction per ``save``.
 
 What is NOT done: no history of an interview's edits (each save replaces the row), no encryption;
 a learner's typed answers are as private as the database file is.
@@ -23,28 +20,14 @@ Table
 from __future__ import annotations
 
 import json
-import sqlite3
+import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Protocol
 
 from prep.interview import Interview
-from prep.store import DEFAULT_TIMEOUT_S, StoreError
-
-CREATE_TABLE = """
-CREATE TABLE IF NOT EXISTS interviews (
-    user      TEXT NOT NULL,
-    id        TEXT NOT NULL,
-    data_json TEXT NOT NULL,
-    started   REAL NOT NULL,
-    finished  REAL,
-    updated   REAL NOT NULL,
-    PRIMARY KEY (user, id)
-)"""
-CREATE_INDEX = "CREATE INDEX IF NOT EXISTS interviews_open ON interviews (user, finished, updated)"
+from prep.store import Store
 
 
 def new_interview_id() -> str:
@@ -90,80 +73,37 @@ class MemoryInterviews:
         return sorted(done, key=lambda r: r[1].finished, reverse=True)
 
 
-class SqliteInterviews:
-    """Interviews in the progress database file; safe to share between threads (a connection
-    per call). Errors become ``prep.store.StoreError`` naming the file."""
+class StoreInterviews:
+    """Interviews in the progress store (``prep.store``: its ``interviews`` table, created by the
+    store's migration history on SQLite or PostgreSQL), one transaction per ``save``.
 
-    def __init__(self, path: str | Path, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
-        self.path = Path(path)
-        self.timeout = timeout
-        with self._write() as conn:
-            conn.execute(CREATE_TABLE)
-            conn.execute(CREATE_INDEX)
+    ``store_for(user)`` gives that learner's ``Store`` (the page passes its cached one). Errors
+    are the store's ``StoreError`` (damaged, locked, read-only, unreachable), with its message.
+    """
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-                conn.execute("PRAGMA synchronous = FULL")
-                yield conn
-            finally:
-                conn.close()
-        except (sqlite3.Error, OSError) as exc:
-            raise _store_error(exc, self.path) from exc
+    def __init__(self, store_for: Callable[[str], Store]) -> None:
+        self._store_for = store_for
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    @classmethod
+    def at(cls, location: str | os.PathLike) -> StoreInterviews:
+        """Interviews in the database at ``location`` (a path or URL), a Store per learner."""
+        stores: dict[str, Store] = {}
+
+        def store_for(user: str) -> Store:
+            if user not in stores:
+                stores[user] = Store(location, user=user)
+            return stores[user]
+
+        return cls(store_for)
 
     def save(self, user: str, interview_id: str, interview: Interview) -> None:
-        finished = interview.finished.timestamp() if interview.finished else None
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO interviews (user, id, data_json, started, finished, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user, id) DO UPDATE SET "
-                "data_json = excluded.data_json, finished = excluded.finished, "
-                "updated = excluded.updated",
-                (user, interview_id, json.dumps(interview.to_dict(), ensure_ascii=False),
-                 interview.started.timestamp(), finished, datetime.now(UTC).timestamp()),
-            )
+        self._store_for(user).save_interview(interview_id, interview.to_dict(), interview.started,
+                                             interview.finished, datetime.now(UTC))
 
     def open_interview(self, user: str) -> tuple[str, Interview] | None:
-        with self._connect() as conn:
-            row = conn.execute(
-                "SELECT id, data_json FROM interviews WHERE user = ? AND finished IS NULL "
-                "ORDER BY updated DESC LIMIT 1", (user,),
-            ).fetchone()
-        return (row[0], Interview.from_dict(json.loads(row[1]))) if row else None
+        opened = self._store_for(user).open_interview()
+        return (opened[0], Interview.from_dict(opened[1])) if opened else None
 
     def finished(self, user: str) -> list[tuple[str, Interview]]:
-        with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT id, data_json FROM interviews WHERE user = ? AND finished IS NOT NULL "
-                "ORDER BY finished DESC", (user,),
-            ).fetchall()
-        return [(iid, Interview.from_dict(json.loads(data))) for iid, data in rows]
-
-
-def _store_error(exc: Exception, path: Path) -> StoreError:
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        kind = "locked"
-    elif "not a database" in text or "malformed" in text:
-        kind = "corrupt"
-    elif "readonly" in text or "read-only" in text or "unable to open" in text:
-        kind = "readonly"
-    else:
-        kind = "error"
-    return StoreError(f"The progress database {path} failed while saving the interview: {exc}",
-                      path, kind)
+        return [(iid, Interview.from_dict(data))
+                for iid, data in self._store_for(user).finished_interviews()]

@@ -29,10 +29,10 @@ from prep import interview_session as steps
 from prep import schedule, settings
 from prep.i18n import Text
 from prep.interview import Answer, Interview
-from prep.interview_store import SqliteInterviews, new_interview_id
+from prep.interview_store import StoreInterviews, new_interview_id
 from prep.store import Store, StoreError
 from prep.ui import lang, markdown, t, tr
-from prep.ui_store import learner, show_store_error
+from prep.ui_store import learner, open_store, show_store_error
 
 STATE = "iv_run"          # (interview id, Interview) of this session, as last saved
 DONE = "iv_done"          # (interview id, Interview) just finished: its report is shown
@@ -41,15 +41,18 @@ SUGGESTED = Text("建议的评分", "The suggested grade")
 OUTCOMES = "iv_outcomes"  # (answer key, previewed fsrs outcomes): what the buttons show is stored
 
 
-@st.cache_resource(show_spinner=False)
-def _open_repository(path: str) -> SqliteInterviews:
-    return SqliteInterviews(path)
+def _store_for(user: str) -> Store:
+    """The learner's store, cached per process as the other pages cache it."""
+    return open_store(settings.db_location(), user)
 
 
-def repository() -> SqliteInterviews | None:
-    """The interview table in the progress database, or None after a clear message."""
+def repository() -> StoreInterviews | None:
+    """The interviews in the progress store, or None after a clear message."""
     try:
-        return _open_repository(str(settings.db_path()))
+        user = learner()
+        if user is not None:
+            _store_for(user)  # opened now, so a damaged database is reported here
+        return StoreInterviews(_store_for)
     except StoreError as exc:
         show_store_error(exc)
         return None
@@ -64,7 +67,7 @@ def show_pending_error() -> None:
         st.warning(pending)
 
 
-def load(repo: SqliteInterviews, user: str) -> tuple[str, Interview] | None:
+def load(repo: StoreInterviews, user: str) -> tuple[str, Interview] | None:
     """This session's open interview, or the learner's saved one (after a restart)."""
     if STATE not in st.session_state:
         opened = repo.open_interview(user)
@@ -78,7 +81,7 @@ def _save() -> bool:
     """Write this session's interview (one transaction); on failure reload what was saved."""
     iid, run = st.session_state[STATE]
     try:
-        _open_repository(str(settings.db_path())).save(learner() or "", iid, run)
+        StoreInterviews(_store_for).save(learner() or "", iid, run)
     except StoreError as exc:
         st.session_state[ERROR] = exc
         st.session_state.pop(STATE, None)  # the next run shows what the database holds

@@ -14,7 +14,7 @@ from prep.ui import lang, show_error, t
 
 
 @st.cache_resource(show_spinner=False)
-def _open_store(path: str, user: str) -> Store:
+def open_store(path: str, user: str) -> Store:
     return Store(path, user=user)
 
 
@@ -48,7 +48,7 @@ def store() -> Store | None:
         ))
         return None
     try:
-        return _open_store(settings.db_location(), user)
+        return open_store(settings.db_location(), user)
     except StoreError as exc:
         show_store_error(exc)
         return None

@@ -17,7 +17,7 @@ from conftest import wait_idle
 
 from prep.bank import load_bank
 from prep.interview_plan import plan
-from prep.interview_store import SqliteInterviews
+from prep.interview_store import StoreInterviews
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK_DIR = ROOT / "tests" / "fixtures" / "interview_bank"
@@ -49,7 +49,7 @@ def no_exception(page) -> None:
 
 
 def saved_text(db: Path) -> str | None:
-    opened = SqliteInterviews(db).open_interview("local")
+    opened = StoreInterviews.at(db).open_interview("local")
     return opened[1].answers[-1].text if opened else None
 
 

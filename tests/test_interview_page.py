@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from prep import settings
 from prep.bank import load_bank
 from prep.interview_plan import plan
-from prep.interview_store import SqliteInterviews
+from prep.interview_store import StoreInterviews
 from prep.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def test_two_question_interview_with_a_follow_up_ends_in_a_report(lang):
     store = Store(settings.db_path())
     assert [(r.question_id, r.rating) for r in store.reviews()] == [
         ("iv-why-sqrt", Rating.Good), ("iv-saturation", Rating.Again)]
-    ((_, saved),) = SqliteInterviews(settings.db_path()).finished("local")
+    ((_, saved),) = StoreInterviews.at(settings.db_location()).finished("local")
     assert [a.text for a in saved.answers[:2]] == ["the dot product has variance d_k",
                                                    "nearly one-hot"]
     at.switch_page("pages/6_Progress.py").run()
@@ -149,7 +149,7 @@ def test_a_numeric_question_with_a_hint_is_hard_and_shows_the_worked_solution():
     assert "is not a number" in "\n".join(w.value for w in at.warning)
     at.button(key="iv_hint").click().run()
     assert "Inside the window" in "\n".join(i.value for i in at.info)
-    _, run = SqliteInterviews(settings.db_path()).open_interview("local")
+    _, run = StoreInterviews.at(settings.db_location()).open_interview("local")
     position, window, sinks = (run.answers[0].numeric_params[k]
                                for k in ("position", "window", "sinks"))
     right = min(position + 1, window) + max(0, min(sinks, position + 1 - window))
@@ -184,7 +184,7 @@ def test_question_removed_from_the_bank_mid_interview_is_skipped(monkeypatch, tm
     after = open_interview_page("en")                        # e.g. a restart with a new bank
     assert not after.exception
     assert "Main question 2 of 2" in "\n".join(p.proto.text for p in after.get("progress"))
-    _, run = SqliteInterviews(settings.db_path()).open_interview("local")
+    _, run = StoreInterviews.at(settings.db_location()).open_interview("local")
     assert run.answers[0].skipped and run.answers[0].text == "typed before the bank changed"
 
 

@@ -14,7 +14,7 @@ from prep import interview_session as steps
 from prep.bank import load_bank
 from prep.interview import Interview
 from prep.interview_plan import follow_up_graph
-from prep.interview_store import SqliteInterviews
+from prep.interview_store import StoreInterviews
 
 BANK = load_bank(Path(__file__).parent / "fixtures" / "interview_bank")
 QUESTIONS = {q.id: q for q in BANK.questions}
@@ -41,9 +41,9 @@ def test_main_question_then_its_follow_up_then_a_numeric_one_then_the_end(tmp_pa
     follow = steps.ask_next(run, QUESTIONS, GRAPH, NOW, rng)
     assert (follow.question_id, follow.parent_id) == ("iv-saturation", "iv-why-sqrt")
     follow.text = "half typed"
-    repo = SqliteInterviews(tmp_path / "db.sqlite3")
+    repo = StoreInterviews.at(tmp_path / "db.sqlite3")
     repo.save("local", "one", run)                                     # then the server stops
-    _, run = SqliteInterviews(tmp_path / "db.sqlite3").open_interview("local")
+    _, run = StoreInterviews.at(tmp_path / "db.sqlite3").open_interview("local")
     follow = steps.ask_next(run, QUESTIONS, GRAPH, NOW, rng)
     assert (follow.question_id, follow.text) == ("iv-saturation", "half typed")
     steps.skip(follow, NOW + timedelta(seconds=30))

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from prep.interview import Answer, Interview
-from prep.interview_store import MemoryInterviews, SqliteInterviews, new_interview_id
-from prep.store import Store, StoreError
+from prep.interview_store import MemoryInterviews, StoreInterviews, new_interview_id
+from prep.store import SCHEMA_VERSION, Store, StoreError
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
@@ -22,7 +22,7 @@ def _open_one() -> Interview:
     ])
 
 
-@pytest.mark.parametrize("make", [lambda p: MemoryInterviews(), lambda p: SqliteInterviews(p)])
+@pytest.mark.parametrize("make", [lambda p: MemoryInterviews(), lambda p: StoreInterviews.at(p)])
 def test_save_open_and_finish(tmp_path, make):
     repo = make(tmp_path / "progress.sqlite3")
     assert repo.open_interview("ann") is None
@@ -47,32 +47,31 @@ def test_an_interview_resumes_after_a_server_restart_with_the_typed_text(tmp_pat
     path = tmp_path / "progress.sqlite3"
     Store(path)                                            # the store's own file, same database
     run = _open_one()
-    SqliteInterviews(path).save("local", "abc", run)
-    reopened = SqliteInterviews(path)                      # a new process would do just this
+    StoreInterviews.at(path).save("local", "abc", run)
+    reopened = StoreInterviews.at(path)                      # a new process would do just this
     iid, resumed = reopened.open_interview("local")
     assert iid == "abc" and resumed == run
     assert resumed.answers[-1].text == "half typed — 半句"
-    assert Store(path).schema_version() >= 1               # the store still opens its file
+    assert Store(path).schema_version() == SCHEMA_VERSION  # the table is in the store's history
 
 
 def test_a_damaged_database_is_a_store_error_naming_the_file(tmp_path):
     path = tmp_path / "progress.sqlite3"
     path.write_bytes(b"this is not an sqlite file" * 100)
     with pytest.raises(StoreError, match=r"progress\.sqlite3") as caught:
-        SqliteInterviews(path)
+        StoreInterviews.at(path).open_interview("ann")
     assert caught.value.kind == "corrupt"
     assert path.read_bytes().startswith(b"this is not")    # left untouched
 
 
 def test_a_failed_save_changes_nothing(tmp_path):
     path = tmp_path / "progress.sqlite3"
-    repo = SqliteInterviews(path)
+    repo = StoreInterviews.at(path)
     repo.save("ann", "x", _open_one())
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")                     # another writer holds the lock
     try:
-        slow = SqliteInterviews.__new__(SqliteInterviews)
-        slow.path, slow.timeout = path, 0.05
+        slow = StoreInterviews(lambda user: Store(path, user=user, timeout=0.05))
         changed = _open_one()
         changed.answers[-1].text = "lost"
         with pytest.raises(StoreError) as caught:

@@ -118,3 +118,24 @@ def test_the_command_line_moves_progress_from_a_local_file_to_postgres_and_back(
     (tmp_path / "bad.json").write_text("{}")
     assert main(["progress", "import", str(tmp_path / "bad.json")]) == 1
     assert "not an attention-prep-progress export" in capsys.readouterr().err
+
+
+def test_interviews_move_with_the_learner_and_the_newer_copy_wins(pair):
+    source_at, target_at = pair
+    source = Store(source_at, user="ada")
+    source.save_interview("open-one", {"main": ["q1"], "answers": [{"text": "半句 typed"}]},
+                          NOW, None, NOW)
+    source.save_interview("done-one", {"main": ["q2"]}, NOW, NOW + timedelta(minutes=20),
+                          NOW + timedelta(minutes=20))
+    exported = json.loads(json.dumps(source.export_progress()))
+    assert sorted(i["id"] for i in exported["interviews"]) == ["done-one", "open-one"]
+
+    target = Store(target_at, user="ada")
+    target.save_interview("done-one", {"main": ["stale"]}, NOW, NOW, NOW - timedelta(days=1))
+    target.import_progress(exported)
+    assert target.open_interview() == ("open-one", {"main": ["q1"],
+                                                    "answers": [{"text": "半句 typed"}]})
+    assert target.finished_interviews() == [("done-one", {"main": ["q2"]})]
+    target.import_progress(exported)                      # twice: nothing changes
+    assert target.finished_interviews() == [("done-one", {"main": ["q2"]})]
+    assert Store(target_at, user="bob").open_interview() is None  # never another learner's

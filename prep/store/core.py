@@ -7,6 +7,7 @@ stored when it commits, recomputed if another grade changed the card since it wa
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from prep import schedule
 from prep.store import transfer
 from prep.store.engine import Database
 from prep.store.schema import cards as CARDS
+from prep.store.schema import interviews as INTERVIEWS
 from prep.store.schema import practice_drafts as DRAFTS
 from prep.store.schema import practice_submissions as SUBMISSIONS
 from prep.store.schema import reviews as REVIEWS
@@ -241,6 +243,36 @@ class Store:
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(c.id)).all()
         return [Submission(i, e, code, v, s, dt(when)) for i, e, code, v, s, when in rows]
+
+    # -- mock interviews ------------------------------------------------------------------------
+
+    def save_interview(self, interview_id: str, data: dict[str, Any], started: datetime,
+                       finished: datetime | None, now: datetime) -> None:
+        """Write one interview's whole state (insert or replace): one transaction per answer."""
+        with self.db.write() as conn:
+            upsert(conn, INTERVIEWS, {
+                "user": self.user, "id": interview_id,
+                "data_json": json.dumps(data, ensure_ascii=False), "started": ts(started),
+                "finished": ts(finished) if finished is not None else None, "updated": ts(now),
+            }, ["user", "id"])
+
+    def open_interview(self) -> tuple[str, dict[str, Any]] | None:
+        """The latest interview not finished yet, as (id, data), or None."""
+        c = INTERVIEWS.c
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(c.id, c.data_json)
+                               .where(c.user == self.user, c.finished.is_(None))
+                               .order_by(c.updated.desc()).limit(1)).first()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def finished_interviews(self) -> list[tuple[str, dict[str, Any]]]:
+        """Finished interviews as (id, data), newest first."""
+        c = INTERVIEWS.c
+        with self.db.read() as conn:
+            rows = conn.execute(sa.select(c.id, c.data_json)
+                                .where(c.user == self.user, c.finished.is_not(None))
+                                .order_by(c.finished.desc())).all()
+        return [(iid, json.loads(data)) for iid, data in rows]
 
     # -- moving progress between instances ----------------------------------------------------
 

@@ -30,7 +30,7 @@ from sqlalchemy.pool import NullPool
 from prep.store.errors import StoreError, explain
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-HEAD = "0002"  # the newest revision in migrations/versions (a test checks it is the head)
+HEAD = "0003"  # the newest revision in migrations/versions (a test checks it is the head)
 LEGACY_VERSION = 1  # PRAGMA-era files: a schema_version table holding 1 is revision 0001
 LEGACY_MARK = 2  # written into schema_version after upgrading, so older apps refuse the file
 ANY_WRITE_BIT = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH

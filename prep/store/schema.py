@@ -14,6 +14,9 @@ queries. Times are UTC epoch seconds (double precision); cards are ``fsrs.Card.t
         the learner's latest code of each exercise
     practice_submissions(id, user, exercise_id, code, verdict, seconds, created)
         every submission and its verdict
+    interviews(user, id, data_json, started, finished, updated)
+        one mock interview (``prep.interview.Interview.to_dict()`` as JSON); finished is NULL
+        while it is open
 """
 
 from __future__ import annotations
@@ -63,4 +66,14 @@ practice_submissions = Table(
     Column("verdict", String, nullable=False),
     Column("seconds", Double),
     Column("created", Double, nullable=False),
+)
+
+interviews = Table(
+    "interviews", metadata,
+    Column("user", String, primary_key=True),
+    Column("id", String, primary_key=True),
+    Column("data_json", Text, nullable=False),
+    Column("started", Double, nullable=False),
+    Column("finished", Double),
+    Column("updated", Double, nullable=False),
 )

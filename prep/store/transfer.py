@@ -2,17 +2,20 @@
 
 The export is JSON: ``{"format": FORMAT, "version": 1, "user": ..., "exported": ...,
 "reviews": [{uid, question_id, rating, reviewed, duration_ms, answer, card_before,
-card_after}, ...]}`` with times as UTC epoch seconds.
+card_after}, ...], "interviews": [{id, data_json, started, finished, updated}, ...]}`` with
+times as UTC epoch seconds.
 
 Import merges by review ``uid`` (a union: a review already present is skipped, so importing twice
 changes nothing), then replays the merged log of each touched card in time order: a logged step is
 kept when it started from the card the replay has reached (so an export imported into an empty
 instance reproduces the same schedule, fuzz and all); otherwise it is recomputed from that card
 with fsrs, without fuzz, and the review row is rewritten to match (so undo stays right).
+Interviews merge by id: the copy updated last wins, so importing twice changes nothing.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +24,7 @@ import sqlalchemy as sa
 from fsrs import Card, Rating, Scheduler
 
 from prep import schedule
+from prep.store.schema import interviews as INTERVIEWS
 from prep.store.schema import reviews as REVIEWS
 
 if TYPE_CHECKING:
@@ -31,6 +35,7 @@ VERSION = 1
 REPLAY = Scheduler(desired_retention=schedule.DESIRED_RETENTION, enable_fuzzing=False)
 _FIELDS = ("uid", "question_id", "rating", "reviewed", "duration_ms", "answer", "card_before",
            "card_after")
+_INTERVIEW_FIELDS = ("id", "data_json", "started", "finished", "updated")
 
 
 def export_progress(store: Store) -> dict[str, Any]:
@@ -38,8 +43,40 @@ def export_progress(store: Store) -> dict[str, Any]:
     with store.db.read() as conn:
         rows = conn.execute(sa.select(*(c[f] for f in _FIELDS)).where(c.user == store.user)
                             .order_by(c.reviewed, c.id)).mappings().all()
+        i = INTERVIEWS.c
+        interviews = conn.execute(sa.select(*(i[f] for f in _INTERVIEW_FIELDS))
+                                  .where(i.user == store.user).order_by(i.started)).mappings().all()
     return {"format": FORMAT, "version": VERSION, "user": store.user,
-            "exported": datetime.now(UTC).isoformat(), "reviews": [dict(r) for r in rows]}
+            "exported": datetime.now(UTC).isoformat(), "reviews": [dict(r) for r in rows],
+            "interviews": [dict(r) for r in interviews]}
+
+
+def _validated_interviews(data: dict[str, Any]) -> list[dict[str, Any]]:
+    items = data.get("interviews", [])
+    if not isinstance(items, list):
+        raise ValueError("data['interviews']: expected a list")
+    cleaned = []
+    for n, item in enumerate(items):
+        try:
+            json.loads(item["data_json"])
+            finished = item.get("finished")
+            cleaned.append({"id": str(item["id"]), "data_json": str(item["data_json"]),
+                            "started": float(item["started"]),
+                            "finished": None if finished is None else float(finished),
+                            "updated": float(item["updated"])})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"data['interviews'][{n}]: {exc!r}") from exc
+    return cleaned
+
+
+def _import_interviews(conn: sa.Connection, store: Store, items: list[dict[str, Any]]) -> None:
+    from prep.store.core import upsert
+
+    i = INTERVIEWS.c
+    held = dict(conn.execute(sa.select(i.id, i.updated).where(i.user == store.user)).all())
+    for item in items:
+        if item["id"] not in held or item["updated"] > held[item["id"]]:
+            upsert(conn, INTERVIEWS, {**item, "user": store.user}, ["user", "id"])
 
 
 def _validated(data: Any) -> list[dict[str, Any]]:
@@ -72,8 +109,10 @@ def import_progress(store: Store, data: Any) -> int:
     from prep.store.core import dt, save_card  # core imports this module
 
     incoming = _validated(data)
+    interviews = _validated_interviews(data)
     c = REVIEWS.c
     with store.db.write() as conn:
+        _import_interviews(conn, store, interviews)
         known = set(conn.execute(sa.select(c.uid).where(c.user == store.user)).scalars())
         new = [r for r in incoming if r["uid"] not in known]
         new = list({r["uid"]: r for r in new}.values())
