@@ -9,9 +9,13 @@ whenever the filters change.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from prep.bank import Bank, Question
+
+if TYPE_CHECKING:
+    from prep.search import SearchIndex
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,19 @@ class Filters:
     def ids(self, bank: Bank) -> list[str]:
         """The ids of ``apply(bank)``."""
         return [q.id for q in self.apply(bank)]
+
+    def ranked(self, bank: Bank, index: SearchIndex) -> list[Question]:
+        """The questions the filters leave, best match of the query first (``prep.search``);
+        in bank order when there is no query.
+
+        The section, tag, difficulty and type filters choose the candidates; the query ranks
+        them (BM25 over both languages) and drops those it does not match at all.
+        """
+        if not self.query:
+            return self.apply(bank)
+        among = replace(self, query="").ids(bank)
+        found = (bank.question(hit.question_id) for hit in index.search(self.query, among))
+        return [q for q in found if q is not None]
 
 
 def shown_count(current: Filters, previous: Filters | None, shown: int | None,

@@ -25,7 +25,16 @@ if TYPE_CHECKING:
     from prep.bank import Question
 
 # How much a match in each field counts: the question is what the learner is looking for.
-FIELD_WEIGHTS: dict[str, float] = {"question": 3.0, "keys": 2.0, "answer": 1.0, "explanation": 0.5}
+# The keys (id and tags) are few words the author chose: as strong a signal as the question.
+FIELD_WEIGHTS: dict[str, float] = {"question": 3.0, "keys": 4.0, "answer": 1.0, "explanation": 0.5}
+# The bank's Chinese text often keeps the English term ("padding mask", "KV cache"), and tags and
+# ids are English: a Chinese query also searches the English name of a term it contains.
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("掩码", "mask"), ("缓存", "cache"), ("旋转位置编码", "rope"), ("位置编码", "positional"),
+    ("多头", "multi head"), ("分组查询", "gqa"), ("多查询", "mqa"), ("交叉注意力", "cross"),
+    ("自注意力", "self attention"), ("因果", "causal"), ("填充", "padding"), ("滑动窗口", "sliding"),
+    ("线性注意力", "linear attention"), ("归纳头", "induction"), ("温度", "temperature"),
+)
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _TOKEN = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]+")
@@ -89,7 +98,7 @@ class SearchIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """One score per indexed question (0 = no query word anywhere in it)."""
-        terms = tokenize(query)
+        terms = tokenize(expand(query))
         total = np.zeros(len(self.ids))
         if not terms:
             return total
@@ -109,6 +118,21 @@ class SearchIndex:
             if scores[i] > 0 and (allowed is None or qid in allowed)
         ]  # fmt: skip
         return sorted(hits, key=lambda hit: (-hit.score, self._position[hit.question_id]))
+
+
+def expand(query: str) -> str:
+    """``query`` plus the English name of each Chinese ``GLOSSARY`` term it contains.
+
+    Only Chinese -> English: the Chinese text already carries most English terms, so adding
+    Chinese words to an English query would only count the same term twice.
+    """
+    rest, extra = query.lower(), []
+    for zh, en in sorted(GLOSSARY, key=lambda pair: -len(pair[0])):  # the longest term first:
+        if zh in rest:  # 旋转位置编码 is RoPE, not also "positional"
+            rest = rest.replace(zh, " ")
+            if en not in query.lower():
+                extra.append(en)
+    return " ".join([query, *extra])
 
 
 def highlight(text: str, query: str, mark: Callable[[str], str] = lambda s: f"**{s}**") -> str:
