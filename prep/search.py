@@ -32,8 +32,9 @@ FIELD_WEIGHTS: dict[str, float] = {"question": 3.0, "keys": 4.0, "answer": 1.0, 
 GLOSSARY: tuple[tuple[str, str], ...] = (
     ("掩码", "mask"), ("缓存", "cache"), ("旋转位置编码", "rope"), ("位置编码", "positional"),
     ("多头", "multi head"), ("分组查询", "gqa"), ("多查询", "mqa"), ("交叉注意力", "cross"),
-    ("自注意力", "self attention"), ("因果", "causal"), ("填充", "padding"), ("滑动窗口", "sliding"),
-    ("线性注意力", "linear attention"), ("归纳头", "induction"), ("温度", "temperature"),
+    ("自注意力", "self attention"), ("因果", "causal"), ("填充", "padding"),
+    ("滑动窗口", "sliding"), ("线性注意力", "linear attention"), ("归纳头", "induction"),
+    ("温度", "temperature"),
 )
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
