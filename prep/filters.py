@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from prep.search import SearchIndex
 
 
+# A search lists the questions scoring at least this share of the best match: the rest share only
+# a common word with the query ("KV cache" matched 46 of 130 questions, 25 kept).
+RELEVANCE_FLOOR = 0.2
+
+
 @dataclass(frozen=True)
 class Filters:
     """One choice of filters; hashable, so a page can tell when it changed."""
@@ -65,7 +70,8 @@ class Filters:
         if not self.query:
             return self.apply(bank)
         among = replace(self, query="").ids(bank)
-        found = (bank.question(hit.question_id) for hit in index.search(self.query, among))
+        hits = index.search(self.query, among, min_share=RELEVANCE_FLOOR)
+        found = (bank.question(hit.question_id) for hit in hits)
         return [q for q in found if q is not None]
 
 

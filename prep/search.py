@@ -46,7 +46,9 @@ _STOP_WORDS = (
 )
 _STOP = frozenset(_STOP_WORDS.split(" "))
 # Formula and code spans are never highlighted (a mark inside $...$ would break KaTeX).
-_PROTECTED = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```|`[^`\n]+`", re.DOTALL)
+# So are a numeric question's {placeholders}: "{kv_heads}" must stay whole.
+_PROTECTED = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```|`[^`\n]+`|\{[^{}\n]*\}", re.DOTALL)
+_MIN_MARKED = 2  # one-letter words ("k" of "d_k") match everywhere: never marked
 
 
 def _cut_chinese(run: str) -> list[str]:
@@ -107,10 +109,13 @@ class SearchIndex:
             total += FIELD_WEIGHTS[name] * retriever.get_scores(terms)
         return total
 
-    def search(self, query: str, among: Iterable[str] | None = None) -> list[Hit]:
+    def search(self, query: str, among: Iterable[str] | None = None,
+               min_share: float = 0.0) -> list[Hit]:
         """Questions with a positive score, best first (bank order breaks ties).
 
-        ``among`` restricts the answer to those ids (the questions the filters left).
+        ``among`` restricts the answer to those ids (the questions the filters left);
+        ``min_share`` drops hits scoring below that share of the best one (the long tail of
+        questions that only share a common word with the query).
         """
         scores = self.scores(query)
         allowed = None if among is None else set(among)
@@ -118,6 +123,9 @@ class SearchIndex:
             Hit(qid, float(scores[i])) for i, qid in enumerate(self.ids)
             if scores[i] > 0 and (allowed is None or qid in allowed)
         ]  # fmt: skip
+        if hits and min_share > 0:
+            floor = min_share * max(hit.score for hit in hits)
+            hits = [hit for hit in hits if hit.score >= floor]
         return sorted(hits, key=lambda hit: (-hit.score, self._position[hit.question_id]))
 
 
@@ -141,11 +149,13 @@ def highlight(text: str, query: str, mark: Callable[[str], str] = lambda s: f"**
 
     English words match whole words, case-insensitively; Chinese words match where they occur.
     """
-    words = sorted({t for t in tokenize(query) if t}, key=len, reverse=True)
+    words = sorted({t for t in tokenize(query) if len(t) >= _MIN_MARKED or not t.isascii()},
+                   key=len, reverse=True)
     if not words:
         return text
     alternatives = [
-        rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if _ASCII_WORD.fullmatch(w) else re.escape(w)
+        rf"(?<![a-z0-9_]){re.escape(w)}(?![a-z0-9_])" if _ASCII_WORD.fullmatch(w)
+        else re.escape(w)
         for w in words
     ]
     word = "(?:" + "|".join(alternatives) + ")"

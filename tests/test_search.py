@@ -125,3 +125,17 @@ def test_filters_choose_the_candidates_and_the_query_ranks_them():
     assert all(q.section_id == "basics" for q in in_basics)
     assert [q.id for q in Filters.of("", sections=["heads"]).ranked(bank, small)] == [
         q.id for q in bank.section("heads").questions]  # no query: bank order
+
+
+def test_highlight_leaves_placeholders_underscored_names_and_single_letters_alone():
+    text = "With {kv_heads} KV heads, kv_proj and d_k: how big is the KV cache?"
+    assert highlight(text, "KV cache d_k") == (
+        "With {kv_heads} **KV** heads, kv_proj and d_k: how big is the **KV cache**?")
+
+
+def test_a_search_drops_the_long_tail_below_a_share_of_the_best_score(index):
+    everything = index.search("KV cache")
+    kept = index.search("KV cache", min_share=0.2)
+    assert 0 < len(kept) < len(everything)
+    assert kept == everything[: len(kept)]  # the same order, the tail cut
+    assert min(hit.score for hit in kept) >= 0.2 * kept[0].score
