@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from prep import practice_report, settings, ui, ui_question
+from prep import practice_report, settings, ui, ui_live, ui_question
 
 lang = ui.setup_page("编程练习", "Practice")
 
@@ -17,8 +17,7 @@ REPORTS = "practice_reports"   # survives page switches (Streamlit drops unrende
 HINTS = "practice_hints"       # exercise id -> number of hints revealed
 JUDGED = "practice_judged"     # exercise id -> the code its report was judged on
 MAP_PICK = "practice_map_test"  # the "attention map of test" picker
-STALE_CSS = ("<style>.st-key-practice_verdict_stale {opacity: 0.55; filter: grayscale(1);}"
-             "</style>")
+STALE_NOTE = "practice_stale_note"  # "this verdict is for earlier code"
 PICK = "practice_exercise"
 EXERCISE_PARAM = "ex"
 EDITOR_HEIGHT = 380
@@ -164,13 +163,15 @@ def show_report(report: judge.Report) -> None:
 report = reports.get(exercise_id)
 if report is not None:
     st.divider()
-    if practice_report.is_stale(judged.get(exercise_id), code):  # the editor changed since
-        st.html(STALE_CSS)
-        with st.container(key="practice_stale_note"):
-            st.caption(ui.t("这个结果针对的是修改之前的代码；再次运行测试以检查当前代码。",
-                            "This verdict is for earlier code; run the tests again to check "
-                            "the code in the editor."))
-        with st.container(key="practice_verdict_stale"):
-            show_report(report)
+    stale = practice_report.is_stale(judged.get(exercise_id), code)  # the editor changed since
+    if not stale:  # the browser greys it at the first keystroke, before the server knows
+        st.html(ui_live.hidden_note_css(STALE_NOTE))
+        ui_live.stale_on_edit(editor_key, "practice_verdict", STALE_NOTE)
     else:
+        st.html(ui_live.stale_css("practice_verdict_stale"))
+    with st.container(key=STALE_NOTE):
+        st.caption(ui.t("这个结果针对的是修改之前的代码；再次运行测试以检查当前代码。",
+                        "This verdict is for earlier code; run the tests again to check "
+                        "the code in the editor."))
+    with st.container(key="practice_verdict_stale" if stale else "practice_verdict"):
         show_report(report)
