@@ -1,6 +1,7 @@
 """Quiz: one card at a time, reveal, grade (fsrs schedules), undo, a summary at the end.
 
-Keyboard: Space reveals, 1-4 grade Again/Hard/Good/Easy, U undoes the last grade.
+Keyboard: Space reveals, 1-4 grade Again/Hard/Good/Easy, U undoes the last grade; with a button
+focused, Space presses that button (prep.ui_keys). A card graded Again comes back in the session.
 """
 
 from datetime import UTC, datetime
@@ -39,6 +40,11 @@ def _act(action) -> None:
 def _plural(n: int, noun: str) -> str:
     """English count and noun: "1 card", "3 cards"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _short(text: str, length: int = 60) -> str:
+    """The start of a question for a link label."""
+    return text if len(text) <= length else text[:length].rstrip() + "…"
 
 
 def _start(question_ids: list[str]) -> None:
@@ -127,8 +133,8 @@ if session.done:
                          f"**Missed ({len(missed)})**: read them again in the bank:"))
         with st.container(key="quiz_missed"):
             for q in missed:
-                ui.page_link("pages/1_Browse.py", f"{q.id} · {q.question.zh[:60]}",
-                             f"{q.id} · {q.question.en[:60]}", ":material/menu_book:", q=q.id)
+                ui.page_link("pages/1_Browse.py", f"{q.id} · {_short(q.question.zh)}",
+                             f"{q.id} · {_short(q.question.en)}", ":material/menu_book:", q=q.id)
     with st.container(horizontal=True):
         if session.grades:
             st.button(ui.t("撤销上一次评分", "Undo last grade"), key="quiz_undo",
