@@ -55,7 +55,7 @@ store = ui_store.store()
 cards = {}
 if store is not None:
     try:
-        cards = store.cards()
+        cards = ui_store.cards(store, bank)  # merged questions' history counts for the kept one
     except StoreError as exc:
         ui_store.show_store_error(exc)
 
@@ -69,8 +69,11 @@ table = progress.mastery(((s.id, [q.id for q in s.questions]) for s in bank.sect
 for section in bank.sections:
     levels = table[section.id]
     here = study.counts((q.id for q in section.questions), cards, now, tz)
-    with st.container(border=True):
-        st.markdown(f"**{ui.tr(section.title)}** · {ui.tr(section.description)}")
+    with st.container(border=True, key=f"home_section_{section.id}"):
+        # The title opens Browse filtered to this section (Browse reads ?section= once).
+        ui.page_link("pages/1_Browse.py", section.title.zh, section.title.en,
+                     ":material/menu_book:", section=section.id)
+        st.caption(ui.tr(section.description))
         st.caption(" · ".join([
             ui.t(f"{here.total} 题", f"{here.total} questions"),
             *(f"{ui.tr(progress.LEVEL_NAMES[name])} {levels[name]}" for name in progress.LEVELS),

@@ -30,10 +30,10 @@ def _unlink() -> None:
 
 
 @st.fragment  # revealing one answer reruns this card only, not the whole (long) list
-def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
+def show_question(q: Question, reading_mode: bool, prefix: str, query: str = "") -> None:
     with st.container(border=True, key=f"{prefix}card-{q.id}"):
         ui_question.question_badges(q)
-        ui_question.question_text(q)
+        ui_question.question_text(q, query)
         shown = reading_mode or q.id in revealed
         with st.container(horizontal=True, vertical_alignment="center"):
             if not reading_mode:
@@ -47,9 +47,9 @@ def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
                 st.query_params["q"] = q.id
                 st.session_state[LINKED_TOAST] = True
                 st.rerun()  # the whole page, so that the linked question shows alone
-            if q.module:
+            if lab_params := q.lab_params():  # the question's Lab preset, else its module
                 ui.page_link("pages/3_Lab.py", "在实验室中打开", "Open in Lab",
-                             ":material/science:", module=q.module)
+                             ":material/science:", **lab_params)
             if exercise := exercises.for_question(q.id):
                 ui.page_link("pages/4_Practice.py", "去练习", "Practise it", ":material/code:",
                              ex=exercise.id)
@@ -77,6 +77,7 @@ if linked_id:  # a deep link (?q=) shows that question alone, with one clear way
               icon=":material/arrow_back:", type="primary")
     st.stop()
 
+ui_question.read_section_link("browse", bank)  # Home's section cards: Browse?section=<id>
 chosen = ui_question.filter_widget("browse", bank, search=True, types=True)
 reading_mode = st.toggle(ui.t("阅读模式（显示全部答案）", "Reading mode (show every answer)"),
                          key="browse_reading")
@@ -95,7 +96,7 @@ with st.expander(ui.t("导出题库（Anki / Markdown）", "Export the bank (Ank
                            file_name=f"attention-prep-{lang}.md", key="export_markdown",
                            mime="text/markdown", icon=":material/description:")
 
-found = chosen.apply(bank)
+found = chosen.ranked(bank, ui_question.search_index())  # best match first when searching
 # Show a page at a time: drawing all 112 cards with their formulas takes the browser seconds.
 st.session_state[SHOWN] = filters.shown_count(chosen, st.session_state.get(CRITERIA),
                                               st.session_state.get(SHOWN), PAGE_SIZE)
@@ -106,15 +107,19 @@ st.caption(ui.t(f"找到 {len(found)} / {len(bank.questions)} 题，显示前 {l
 if not found:
     st.info(ui.t("没有符合条件的题目，试试放宽筛选。", "No question matches; try fewer filters."))
 
-visible_ids = {q.id for q in visible}
-for section in bank.sections:
-    in_section = [q for q in section.questions if q.id in visible_ids]
-    if not in_section:
-        continue
-    st.header(ui.tr(section.title), divider="gray")
-    st.caption(ui.tr(section.description))
-    for q in in_section:
-        show_question(q, reading_mode, prefix="")
+if chosen.query:  # ranked: one list, best first, the matched words highlighted
+    for q in visible:
+        show_question(q, reading_mode, prefix="", query=chosen.query)
+else:  # by section, in bank order
+    visible_ids = {q.id for q in visible}
+    for section in bank.sections:
+        in_section = [q for q in section.questions if q.id in visible_ids]
+        if not in_section:
+            continue
+        st.header(ui.tr(section.title), divider="gray")
+        st.caption(ui.tr(section.description))
+        for q in in_section:
+            show_question(q, reading_mode, prefix="")
 
 hidden = len(found) - len(visible)
 if hidden:

@@ -1,13 +1,15 @@
 """Quiz: one card at a time, reveal, grade (fsrs schedules), undo, a summary at the end.
 
-Keyboard: Space reveals, 1-4 grade Again/Hard/Good/Easy, U undoes the last grade.
+Keyboard: Space reveals, 1-4 grade Again/Hard/Good/Easy, U undoes the last grade; with a button
+focused, Space presses that button (prep.ui_keys). A card graded Again comes back in the session.
 """
 
 from datetime import UTC, datetime
 
 import streamlit as st
 
-from prep import schedule, study, ui, ui_question, ui_store
+from prep import schedule, study, ui, ui_keys, ui_question, ui_store
+from prep.bank import moved_ids
 from prep.i18n import Text
 from prep.quiz import QuizSession
 from prep.store import StoreError
@@ -16,10 +18,12 @@ lang = ui.setup_page("自测", "Quiz", layout="centered")
 bank = ui.bank()
 SESSION = "quiz_session"
 GRADE_KEYS = {rating: str(int(rating)) for rating in schedule.RATINGS}  # "1".."4"
+GRADE_COLOURS = {schedule.Rating.Again: "red", schedule.Rating.Good: "green"}
 DEFAULT_COUNT = 10
 MAX_COUNT = 200
 
 st.title(ui.t("自测", "Quiz"))
+ui_keys.keyboard_guard()  # Space presses a focused button; no key hints on touch screens
 store = ui_store.store()
 if store is None:
     st.stop()
@@ -38,8 +42,14 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _short(text: str, length: int = 60) -> str:
+    """The start of a question for a link label."""
+    return text if len(text) <= length else text[:length].rstrip() + "…"
+
+
 def _start(question_ids: list[str]) -> None:
-    st.session_state[SESSION] = QuizSession(question_ids, started=datetime.now(UTC))
+    st.session_state[SESSION] = QuizSession(list(question_ids), started=datetime.now(UTC),
+                                            moved=moved_ids(bank))
 
 
 def _reveal() -> None:
@@ -70,7 +80,7 @@ session: QuizSession | None = st.session_state.get(SESSION)
 if session is None:
     # -- choose what to study --------------------------------------------------------------
     try:
-        cards = store.cards()
+        cards = ui_store.cards(store, bank)  # merged questions' history counts for the kept one
     except StoreError as exc:
         ui_store.show_store_error(exc)
         st.stop()
@@ -88,7 +98,8 @@ if session is None:
     )
     selected = chosen.ids(bank)
     now = datetime.now(UTC)
-    queue = schedule.pick_cards(selected, cards, now, count=int(count), due_only=due_only)
+    queue = schedule.pick_cards(selected, cards, now, count=int(count), due_only=due_only,
+                                learner=ui_store.learner() or "")  # new cards: learner's order
     counts = study.counts(selected, cards, now, ui.timezone())
     st.caption(ui.t(
         f"所选范围 {counts.total} 题：现在到期 {counts.due_now}，新题 {counts.new}。"
@@ -117,6 +128,13 @@ if session.done:
     rating_columns = st.columns(len(schedule.RATINGS))
     for column, rating in zip(rating_columns, schedule.RATINGS, strict=True):
         column.metric(ui.tr(schedule.RATING_NAMES[rating]), summary["ratings"][rating])
+    if missed := [q for q in map(bank.question, session.missed()) if q is not None]:
+        st.markdown(ui.t(f"**答错（重来）的 {len(missed)} 题**，可以在题库里再读一遍：",
+                         f"**Missed ({len(missed)})**: read them again in the bank:"))
+        with st.container(key="quiz_missed"):
+            for q in missed:
+                ui.page_link("pages/1_Browse.py", f"{q.id} · {_short(q.question.zh)}",
+                             f"{q.id} · {_short(q.question.en)}", ":material/menu_book:", q=q.id)
     with st.container(horizontal=True):
         if session.grades:
             st.button(ui.t("撤销上一次评分", "Undo last grade"), key="quiz_undo",
@@ -152,12 +170,11 @@ else:
     grade_columns = st.columns(len(schedule.RATINGS))
     for column, rating in zip(grade_columns, schedule.RATINGS, strict=True):
         interval = schedule.format_interval(session.outcomes[rating].interval, lang)
-        column.button(
-            f"{ui.tr(schedule.RATING_NAMES[rating])} · {interval}", key=f"quiz_grade_{int(rating)}",
-            on_click=_grade, args=(rating,), shortcut=GRADE_KEYS[rating],
-            type="primary" if rating == schedule.Rating.Good else "secondary",
-            width="stretch",
-        )
+        label = f"{ui.tr(schedule.RATING_NAMES[rating])} · {interval}"
+        colour = GRADE_COLOURS.get(rating)  # as Anki: Again red, Good green; buttons neutral
+        column.button(f":{colour}[{label}]" if colour else label, key=f"quiz_grade_{int(rating)}",
+                      on_click=_grade, args=(rating,), shortcut=GRADE_KEYS[rating],
+                      type="secondary", width="stretch")
     with st.expander(ui.t("解析、代码与参考", "Explanation, code and references"),
                      key="quiz_explanation"):
         ui_question.explanation_block(question)
@@ -168,5 +185,7 @@ with st.container(horizontal=True):
                   shortcut="U", icon=":material/undo:")
     st.button(ui.t("结束本轮", "End quiz"), key="quiz_end", on_click=_finish,
               icon=":material/stop:")
-st.caption(ui.t("键盘：空格 显示答案 · 1–4 评分 · U 撤销",
-                "Keyboard: Space reveal · 1–4 grade · U undo"))
+with st.container(key=ui_keys.HINTS_KEY):  # hidden on touch screens
+    st.caption(ui.t("键盘：空格 显示答案 · 1–4 评分 · U 撤销（焦点在按钮上时，空格按下该按钮）",
+                    "Keyboard: Space reveal · 1–4 grade · U undo (with a button focused, Space "
+                    "presses it)"))

@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from prep import practice_report, settings, ui, ui_question
+from prep import practice_report, settings, ui, ui_live, ui_question
 
 lang = ui.setup_page("编程练习", "Practice")
 
@@ -15,6 +15,9 @@ from prep.exercises import load_exercises  # noqa: E402
 DRAFTS = "practice_drafts"     # exercise id -> the learner's code; not a widget key, so it
 REPORTS = "practice_reports"   # survives page switches (Streamlit drops unrendered widgets)
 HINTS = "practice_hints"       # exercise id -> number of hints revealed
+JUDGED = "practice_judged"     # exercise id -> the code its report was judged on
+MAP_PICK = "practice_map_test"  # the "attention map of test" picker
+STALE_NOTE = "practice_stale_note"  # "this verdict is for earlier code"
 PICK = "practice_exercise"
 EXERCISE_PARAM = "ex"
 EDITOR_HEIGHT = 380
@@ -36,6 +39,7 @@ exercises = {e.id: e for e in load_exercises()}
 drafts: dict[str, str] = st.session_state.setdefault(DRAFTS, {})
 reports: dict[str, judge.Report] = st.session_state.setdefault(REPORTS, {})
 hints_shown: dict[str, int] = st.session_state.setdefault(HINTS, {})
+judged: dict[str, str] = st.session_state.setdefault(JUDGED, {})
 
 linked = st.query_params.get(EXERCISE_PARAM)
 ui.keep_choice(PICK, list(exercises), default=linked)  # titles are translated: keep the choice
@@ -60,6 +64,7 @@ def _save_draft() -> None:
 def _reset() -> None:
     st.session_state[editor_key] = drafts[exercise_id] = exercise.starter
     reports.pop(exercise_id, None)
+    judged.pop(exercise_id, None)
 
 
 def _more_hint() -> None:
@@ -98,10 +103,12 @@ with right:
         with st.spinner(ui.t("在独立进程中运行测试……", "Running the tests in a separate process…")):
             reports[exercise_id] = judge.judge(code, exercise.tests_path,
                                                judge.Limits(time_s=exercise.time_s))
+        judged[exercise_id] = code
+        st.session_state.pop(MAP_PICK, None)  # a new report opens on its first failing test
 
-report = reports.get(exercise_id)
-if report is not None:
-    st.divider()
+
+def show_report(report: judge.Report) -> None:
+    """The verdict, the results table, the printed output and the attention maps."""
     show = VERDICT_STYLE.get(report.verdict, st.error)
     show(f"{ui.tr(report.message)}  ({report.passed}/{len(report.results)} · "
          f"{report.seconds:.2f} s)")
@@ -128,9 +135,11 @@ if report is not None:
                                 "characters."))
     with_maps = [r for r in report.results if r.learner_weights or r.reference_weights or r.figure]
     if with_maps:
-        default = next((i for i, r in enumerate(with_maps) if r.status != judge.PASSED), 0)
+        options = list(range(len(with_maps)))  # labels are translated: keep_choice keeps it
+        ui.keep_choice(MAP_PICK, options,
+                       default=practice_report.first_failing(with_maps, judge.PASSED))
         chosen = st.selectbox(ui.t("查看哪个测试的注意力图", "Attention map of test"),
-                              range(len(with_maps)), index=default, key="practice_map_test",
+                              options, key=MAP_PICK,
                               format_func=lambda i: with_maps[i].name[lang])
         result = with_maps[chosen]
         if result.figure is not None:
@@ -149,3 +158,20 @@ if report is not None:
                         viz.heatmaps(np.array(weights), titles=[title], zmax=1.0,
                                      hover=ui.hover_names()),
                         key=f"practice_heatmap_{title}")
+
+
+report = reports.get(exercise_id)
+if report is not None:
+    st.divider()
+    stale = practice_report.is_stale(judged.get(exercise_id), code)  # the editor changed since
+    if not stale:  # the browser greys it at the first keystroke, before the server knows
+        st.html(ui_live.hidden_note_css(STALE_NOTE))
+        ui_live.stale_on_edit(editor_key, "practice_verdict", STALE_NOTE)
+    else:
+        st.html(ui_live.stale_css("practice_verdict_stale"))
+    with st.container(key=STALE_NOTE):
+        st.caption(ui.t("这个结果针对的是修改之前的代码；再次运行测试以检查当前代码。",
+                        "This verdict is for earlier code; run the tests again to check "
+                        "the code in the editor."))
+    with st.container(key="practice_verdict_stale" if stale else "practice_verdict"):
+        show_report(report)

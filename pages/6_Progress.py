@@ -21,7 +21,7 @@ if store is None:
     st.stop()
 try:
     reviews = store.reviews()
-    cards = store.cards()
+    cards = ui_store.cards(store, bank)  # merged questions' history counts for the kept one
 except StoreError as exc:
     ui_store.show_store_error(exc)
     st.stop()

@@ -9,9 +9,18 @@ whenever the filters change.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from prep.bank import Bank, Question
+
+if TYPE_CHECKING:
+    from prep.search import SearchIndex
+
+
+# A search lists the questions scoring at least this share of the best match: the rest share only
+# a common word with the query ("KV cache" matched 46 of 130 questions, 25 kept).
+RELEVANCE_FLOOR = 0.2
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,20 @@ class Filters:
     def ids(self, bank: Bank) -> list[str]:
         """The ids of ``apply(bank)``."""
         return [q.id for q in self.apply(bank)]
+
+    def ranked(self, bank: Bank, index: SearchIndex) -> list[Question]:
+        """The questions the filters leave, best match of the query first (``prep.search``);
+        in bank order when there is no query.
+
+        The section, tag, difficulty and type filters choose the candidates; the query ranks
+        them (BM25 over both languages) and drops those it does not match at all.
+        """
+        if not self.query:
+            return self.apply(bank)
+        among = replace(self, query="").ids(bank)
+        hits = index.search(self.query, among, min_share=RELEVANCE_FLOOR)
+        found = (bank.question(hit.question_id) for hit in hits)
+        return [q for q in found if q is not None]
 
 
 def shown_count(current: Filters, previous: Filters | None, shown: int | None,

@@ -71,3 +71,20 @@ def failure_notes(report: _Report, lang: str, passed: str) -> list[tuple[str, st
         if r.status != passed and message:
             notes.append((_text(r.name, lang), message))
     return notes
+
+
+def first_failing(results: list[_Result], passed: str) -> int:
+    """Index of the first result whose status is not ``passed`` (the judge's PASSED), else 0:
+    the test whose attention map the page opens on after a submission."""
+    return next((i for i, result in enumerate(results) if result.status != passed), 0)
+
+
+def is_stale(judged_code: str | None, current_code: str) -> bool:
+    """Whether a verdict no longer describes the editor: the code changed since it was judged
+    (trailing spaces and blank lines at the end do not count)."""
+    if judged_code is None:
+        return False
+    def tidy(code: str) -> str:
+        return "\n".join(line.rstrip() for line in code.rstrip().splitlines())
+
+    return tidy(judged_code) != tidy(current_code)

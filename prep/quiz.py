@@ -2,11 +2,17 @@
 
 The page keeps a ``QuizSession`` in ``st.session_state`` and calls these methods; every grade is
 saved at once (one transaction) through the ``Store``, so leaving the page loses nothing.
+
+As in Anki, a card graded Again comes back within the session: it waits until its fsrs
+(re)learning step is due (the card's new ``due``, e.g. 1 or 10 minutes) and is then shown next;
+if the queue runs out first, it is shown at the end anyway (the earliest due first), so the
+session never ends with a missed card unseen. Each Again sends it round again.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -36,6 +42,12 @@ class QuizSession:
     revealed_at: datetime | None = None
     grades: list[Graded] = field(default_factory=list)
     finished: datetime | None = None
+    # Cards graded Again waiting to come back: (due, question id), earliest first.
+    again: list[tuple[datetime, str]] = field(default_factory=list)
+    # Old (merged) id -> kept id: a card filed under an old id counts for the kept question.
+    moved: Mapping[str, str] = field(default_factory=dict)
+    # (queue, again) before each grade, so that undo also takes back a re-queued card.
+    _before: list[tuple[list[str], list[tuple[datetime, str]]]] = field(default_factory=list)
 
     @property
     def current(self) -> str | None:
@@ -62,7 +74,7 @@ class QuizSession:
         if qid is None:
             raise ValueError("reveal: the quiz has no current question (it is finished)")
         if self.outcomes is None:
-            card = store.card(qid) or schedule.new_card(qid, now)
+            card = self._card(store, qid) or schedule.new_card(qid, now)
             self.outcomes = schedule.preview(card, now)
             self.revealed_at = now
             self.show(now)
@@ -82,12 +94,33 @@ class QuizSession:
                                  duration_ms=int(duration.total_seconds() * _MS_PER_S),
                                  based_on=outcome.before)
         graded = Graded(qid, outcome.rating, review_id, duration)
+        self._before.append((list(self.queue), list(self.again)))
         self.grades.append(graded)
+        if outcome.rating == Rating.Again:
+            self.again.append((outcome.card.due, qid))
+            self.again.sort()
         self.index += 1
         self._clear_card()
+        self._bring_back(now)
         if self.index >= len(self.queue):
             self.finished = now
         return graded
+
+    def _bring_back(self, now: datetime) -> None:
+        """Put the next Again card in front: the earliest one whose step is due by ``now``, or
+        the earliest one at all when the queue has run out."""
+        if not self.again:
+            return
+        due, qid = self.again[0]
+        if due <= now or self.index >= len(self.queue):
+            self.again.pop(0)
+            self.queue.insert(self.index, qid)
+
+    def _card(self, store: Store, qid: str):
+        """The stored card of ``qid``, or of an old id merged into it (the latest reviewed)."""
+        ids = [qid, *(old for old, kept in self.moved.items() if kept == qid)]
+        cards = {i: card for i in ids if (card := store.card(i)) is not None}
+        return schedule.merge_moved(cards, self.moved).get(qid)
 
     def undo(self, store: Store) -> bool:
         """Take back the last grade: the store restores the card; that question comes back."""
@@ -97,6 +130,8 @@ class QuizSession:
         if store.undo(last.review_id) is None:
             return False
         self.grades.pop()
+        if self._before:
+            self.queue, self.again = self._before.pop()
         self.index -= 1
         self.finished = None
         self._clear_card()
@@ -110,6 +145,10 @@ class QuizSession:
         self.card_shown = None
         self.outcomes = None
         self.revealed_at = None
+
+    def missed(self) -> list[str]:
+        """Questions graded Again at least once in this session, in the order first missed."""
+        return list(dict.fromkeys(g.question_id for g in self.grades if g.rating == Rating.Again))
 
     def summary(self) -> dict[str, object]:
         """Cards graded, count per rating, total and mean time."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fsrs import Card, Rating, ReviewLog, Scheduler
 
@@ -112,6 +112,19 @@ def format_duration(delta: timedelta, lang: str = "en") -> str:
     return format_interval(delta, lang)
 
 
+def new_order(question_ids: Iterable[str], learner: str) -> list[str]:
+    """New questions in a shuffled order that is stable for one learner and differs between
+    learners: sorted by ``sha1(learner + NUL + question id)``.
+
+    Stable across reruns and restarts (no random state), so a learner who stops and comes back
+    meets the same next new card; another learner starts elsewhere in the bank.
+    """
+    def key(question_id: str) -> str:
+        return hashlib.sha1(f"{learner}\0{question_id}".encode()).hexdigest()
+
+    return sorted(dict.fromkeys(question_ids), key=key)
+
+
 def pick_cards(
     question_ids: Iterable[str],
     cards: Mapping[str, Card],
@@ -119,11 +132,13 @@ def pick_cards(
     *,
     count: int,
     due_only: bool,
+    learner: str | None = None,
 ) -> list[str]:
-    """The next ``count`` questions to study, among ``question_ids`` (in bank order).
+    """The next ``count`` questions to study, among ``question_ids``.
 
-    Due cards first (most overdue first), then new questions in bank order; unless ``due_only``,
-    then the not-yet-due ones, soonest first (studying ahead).
+    Due cards first (most overdue first), then new questions: in ``new_order(ids, learner)``, or
+    in the given order when ``learner`` is None; unless ``due_only``, then the not-yet-due ones,
+    soonest first (studying ahead).
     """
     if count < 0:
         raise ValueError(f"count must be >= 0; got {count}")
@@ -131,6 +146,8 @@ def pick_cards(
     seen = [q for q in ids if q in cards]
     due = sorted((q for q in seen if cards[q].due <= now), key=lambda q: cards[q].due)
     new = [q for q in ids if q not in cards]
+    if learner is not None:
+        new = new_order(new, learner)
     chosen = due + new
     if not due_only:
         ahead = sorted((q for q in seen if cards[q].due > now), key=lambda q: cards[q].due)
@@ -144,3 +161,25 @@ def due_count(question_ids: Iterable[str], cards: Mapping[str, Card], until: dat
     New questions (no card yet) are not due: they are counted apart (``prep.study.counts``).
     """
     return sum(1 for q in set(question_ids) if q in cards and cards[q].due <= until)
+
+
+def _last_review(card: Card) -> datetime:
+    return card.last_review or datetime.min.replace(tzinfo=UTC)
+
+
+def merge_moved(cards: Mapping[str, Card], moved: Mapping[str, str]) -> dict[str, Card]:
+    """The cards keyed by the ids the bank keeps: a card filed under an old (merged) id counts
+    for the question it was merged into (``moved``: old id -> kept id, ``prep.bank.moved_ids``).
+
+    When both the old and the kept id have a card (or several old ids do), the most recently
+    reviewed card wins (a card never reviewed loses to any reviewed one; ties keep the kept id's
+    card). Nothing is written: the store still holds the history under the old id.
+    """
+    merged: dict[str, Card] = {}
+    # Kept ids first, so that on a tie the kept id's own card stays.
+    for question_id in sorted(cards, key=lambda q: q in moved):
+        card = cards[question_id]
+        kept = moved.get(question_id, question_id)
+        if kept not in merged or _last_review(card) > _last_review(merged[kept]):
+            merged[kept] = card
+    return merged

@@ -25,7 +25,17 @@ if TYPE_CHECKING:
     from prep.bank import Question
 
 # How much a match in each field counts: the question is what the learner is looking for.
-FIELD_WEIGHTS: dict[str, float] = {"question": 3.0, "keys": 2.0, "answer": 1.0, "explanation": 0.5}
+# The keys (id and tags) are few words the author chose: as strong a signal as the question.
+FIELD_WEIGHTS: dict[str, float] = {"question": 3.0, "keys": 4.0, "answer": 1.0, "explanation": 0.5}
+# The bank's Chinese text often keeps the English term ("padding mask", "KV cache"), and tags and
+# ids are English: a Chinese query also searches the English name of a term it contains.
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("掩码", "mask"), ("缓存", "cache"), ("旋转位置编码", "rope"), ("位置编码", "positional"),
+    ("多头", "multi head"), ("分组查询", "gqa"), ("多查询", "mqa"), ("交叉注意力", "cross"),
+    ("自注意力", "self attention"), ("因果", "causal"), ("填充", "padding"),
+    ("滑动窗口", "sliding"), ("线性注意力", "linear attention"), ("归纳头", "induction"),
+    ("温度", "temperature"),
+)
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _TOKEN = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]+")
@@ -36,7 +46,9 @@ _STOP_WORDS = (
 )
 _STOP = frozenset(_STOP_WORDS.split(" "))
 # Formula and code spans are never highlighted (a mark inside $...$ would break KaTeX).
-_PROTECTED = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```|`[^`\n]+`", re.DOTALL)
+# So are a numeric question's {placeholders}: "{kv_heads}" must stay whole.
+_PROTECTED = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```|`[^`\n]+`|\{[^{}\n]*\}", re.DOTALL)
+_MIN_MARKED = 2  # one-letter words ("k" of "d_k") match everywhere: never marked
 
 
 def _cut_chinese(run: str) -> list[str]:
@@ -89,7 +101,7 @@ class SearchIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """One score per indexed question (0 = no query word anywhere in it)."""
-        terms = tokenize(query)
+        terms = tokenize(expand(query))
         total = np.zeros(len(self.ids))
         if not terms:
             return total
@@ -97,10 +109,13 @@ class SearchIndex:
             total += FIELD_WEIGHTS[name] * retriever.get_scores(terms)
         return total
 
-    def search(self, query: str, among: Iterable[str] | None = None) -> list[Hit]:
+    def search(self, query: str, among: Iterable[str] | None = None,
+               min_share: float = 0.0) -> list[Hit]:
         """Questions with a positive score, best first (bank order breaks ties).
 
-        ``among`` restricts the answer to those ids (the questions the filters left).
+        ``among`` restricts the answer to those ids (the questions the filters left);
+        ``min_share`` drops hits scoring below that share of the best one (the long tail of
+        questions that only share a common word with the query).
         """
         scores = self.scores(query)
         allowed = None if among is None else set(among)
@@ -108,7 +123,25 @@ class SearchIndex:
             Hit(qid, float(scores[i])) for i, qid in enumerate(self.ids)
             if scores[i] > 0 and (allowed is None or qid in allowed)
         ]  # fmt: skip
+        if hits and min_share > 0:
+            floor = min_share * max(hit.score for hit in hits)
+            hits = [hit for hit in hits if hit.score >= floor]
         return sorted(hits, key=lambda hit: (-hit.score, self._position[hit.question_id]))
+
+
+def expand(query: str) -> str:
+    """``query`` plus the English name of each Chinese ``GLOSSARY`` term it contains.
+
+    Only Chinese -> English: the Chinese text already carries most English terms, so adding
+    Chinese words to an English query would only count the same term twice.
+    """
+    rest, extra = query.lower(), []
+    for zh, en in sorted(GLOSSARY, key=lambda pair: -len(pair[0])):  # the longest term first:
+        if zh in rest:  # 旋转位置编码 is RoPE, not also "positional"
+            rest = rest.replace(zh, " ")
+            if en not in query.lower():
+                extra.append(en)
+    return " ".join([query, *extra])
 
 
 def highlight(text: str, query: str, mark: Callable[[str], str] = lambda s: f"**{s}**") -> str:
@@ -116,11 +149,13 @@ def highlight(text: str, query: str, mark: Callable[[str], str] = lambda s: f"**
 
     English words match whole words, case-insensitively; Chinese words match where they occur.
     """
-    words = sorted({t for t in tokenize(query) if t}, key=len, reverse=True)
+    words = sorted({t for t in tokenize(query) if len(t) >= _MIN_MARKED or not t.isascii()},
+                   key=len, reverse=True)
     if not words:
         return text
     alternatives = [
-        rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if _ASCII_WORD.fullmatch(w) else re.escape(w)
+        rf"(?<![a-z0-9_]){re.escape(w)}(?![a-z0-9_])" if _ASCII_WORD.fullmatch(w)
+        else re.escape(w)
         for w in words
     ]
     word = "(?:" + "|".join(alternatives) + ")"

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from prep import settings
 from prep.bank import Bank, Question
 from prep.filters import Filters
 from prep.i18n import Text
-from prep.ui import format_with, markdown, t, tr
+from prep.search import SearchIndex, highlight
+from prep.ui import bank as current_bank
+from prep.ui import format_with, markdown, show_error, t, tr
+
+SECTION_PARAM = "section"  # Browse?section=<id>: Home's section cards open Browse filtered
 
 DIFFICULTY_NAMES = {
     "easy": Text("简单", "easy"),
@@ -38,8 +43,38 @@ def question_badges(q: Question) -> None:
     )
 
 
-def question_text(q: Question) -> None:
-    markdown(tr(q.question))
+def _mark(words: str) -> str:
+    return f":orange-background[{words}]"
+
+
+def question_text(q: Question, query: str = "") -> None:
+    """The question; with a ``query``, its matched words highlighted (never inside formulas)."""
+    text = tr(q.question)
+    markdown(highlight(text, query, mark=_mark) if query else text)
+
+
+@st.cache_resource(show_spinner=False)
+def _search_index(path: str) -> SearchIndex:  # keyed by the folder, like ui.bank()
+    return SearchIndex(current_bank().questions)
+
+
+def search_index() -> SearchIndex:
+    """The ranked search over ``ui.bank()``, built once per process (jieba loads in ~1 s)."""
+    return _search_index(str(settings.content_dir()))
+
+
+def read_section_link(prefix: str, bank: Bank) -> None:
+    """Put ``?section=<id>`` (a link from Home) into the sections filter once, then drop it from
+    the URL, so the learner can change the filter afterwards; an unknown id gets a message."""
+    wanted = st.query_params.get(SECTION_PARAM)
+    if wanted is None:
+        return
+    del st.query_params[SECTION_PARAM]
+    if bank.section(wanted) is None:
+        show_error(t(f"题库中没有编号为 `{wanted}` 的章节，显示全部章节。",
+                     f"There is no section `{wanted}` in the bank; showing every section."))
+        return
+    st.session_state[f"{prefix}_sections"] = [wanted]
 
 
 def answer_block(q: Question, *, explanation: bool = True) -> None:

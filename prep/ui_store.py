@@ -6,8 +6,11 @@ Streamlit-side companion of ``prep.store`` (see ``prep/ui.py`` for the other UI 
 from __future__ import annotations
 
 import streamlit as st
+from fsrs import Card
 
 from prep import settings
+from prep.bank import Bank, moved_ids
+from prep.schedule import merge_moved
 from prep.store import DEFAULT_USER, Store, StoreError
 from prep.study import StudyCounts
 from prep.ui import lang, show_error, t
@@ -63,6 +66,10 @@ def show_store_error(exc: StoreError) -> None:
     show_error(store_error_text(exc))
 
 
+def cards(the_store: Store, bank: Bank) -> dict[str, Card]:
+    """The learner's cards keyed by the bank's live ids: history filed under a merged (old) id
+    counts for the question it was merged into (``schedule.merge_moved``). Raises StoreError."""
+    return merge_moved(the_store.cards(), moved_ids(bank))
 
 
 def study_metrics(counts: StudyCounts, *, total: bool = True) -> None:

@@ -65,3 +65,33 @@ def test_switching_language_keeps_the_chosen_exercise(app_server, page):
         expect(page.locator(".st-key-practice_exercise input")).to_have_value(title)
         assert re.search(r"[?&]ex=gqa(&|$)", page.url), page.url
         assert page.locator(".st-key-practice_code_gqa textarea").count() == 1
+
+
+@pytest.mark.browser
+def test_bug16_4_the_verdict_is_greyed_at_the_first_keystroke_and_marked_stale(
+    app_server, page, artifacts
+):
+    exercise = get(EXERCISE)
+    page.goto(f"{app_server.url}/Practice?lang=en&ex={EXERCISE}")
+    wait_idle(page)
+    expect(page.locator(EDITOR)).to_have_value(exercise.starter)
+    run_code(page, exercise.solution)
+    page.get_by_text("All 4 tests passed").wait_for(timeout=RESULT_TIMEOUT_MS)
+    wait_idle(page)
+    note = page.locator(".st-key-practice_stale_note")
+    verdict = page.locator(".st-key-practice_verdict")
+    assert not note.is_visible()
+    assert verdict.evaluate("e => getComputedStyle(e).opacity") == "1"
+
+    page.locator(EDITOR).click()
+    page.keyboard.press("End")
+    page.keyboard.type("  # edited")  # still focused: Streamlit has not been told yet
+    expect(note).to_be_visible()
+    assert float(verdict.evaluate("e => getComputedStyle(e).opacity")) < 1
+    page.screenshot(path=str(artifacts / "practice-stale-typing.png"), full_page=True)
+
+    page.locator("h1").first.click()  # blur: the server reruns and keeps it stale
+    page.locator(".st-key-practice_verdict_stale").wait_for()
+    wait_idle(page)
+    expect(page.locator(".st-key-practice_stale_note")).to_be_visible()
+    assert page.get_by_text("This verdict is for earlier code").count() == 1

@@ -169,3 +169,42 @@ def test_bug16_9_time_limit_message_shows_once_and_no_none_in_the_table():
     shown += [str(v) for v in table["message"]]
     assert sum("Time limit exceeded" in text for text in shown) == 1, shown
     assert "None" not in {str(v) for v in table["max_abs_diff"]}
+
+
+def test_bug16_4_the_map_picker_kept_a_passing_test_after_a_second_submission():
+    exercise = get("sdpa-masked")
+    at = _open(ex="sdpa-masked")
+    _editor(at, "sdpa-masked").set_value(exercise.solution)
+    at.button(key="practice_run").click().run()
+    picker = at.selectbox(key="practice_map_test")
+    assert picker.value == 0  # all pass: the first test
+    picker.set_value(3).run()  # the learner looks at the last (passing) test
+    wrong = exercise.solution.replace("* scale", "")
+    _editor(at, "sdpa-masked").set_value(wrong)
+    at.button(key="practice_run").click().run()
+    assert not at.exception
+    report = at.session_state["practice_reports"]["sdpa-masked"]
+    first_failing = next(i for i, r in enumerate(report.results) if r.status != "passed")
+    assert at.selectbox(key="practice_map_test").value == first_failing == 0
+
+
+def _greyed(at: AppTest) -> bool:
+    """The server drew the verdict stale: greyed, with its note shown (not only on typing)."""
+    return any("st-key-practice_verdict_stale" in h.proto.body for h in at.get("html"))
+
+
+def test_bug16_4_an_old_verdict_was_not_marked_once_the_code_changed():
+    exercise = get("sdpa-masked")
+    at = _open(ex="sdpa-masked")
+    _editor(at, "sdpa-masked").set_value(exercise.solution)
+    at.button(key="practice_run").click().run()
+    assert at.success and not _greyed(at)
+    _editor(at, "sdpa-masked").set_value(exercise.solution + "\n# try something else\n").run()
+    assert _greyed(at)
+    assert any("This verdict is for earlier code" in c.value for c in at.caption)
+    assert at.success, "the old verdict stays readable, greyed out"
+    _editor(at, "sdpa-masked").set_value(exercise.solution + "\n\n").run()  # same code again
+    assert not _greyed(at)
+    _editor(at, "sdpa-masked").set_value(exercise.solution + "\n# changed\n").run()
+    at.button(key="practice_run").click().run()  # judged again: current
+    assert not _greyed(at)

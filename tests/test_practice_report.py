@@ -55,3 +55,16 @@ def test_a_test_with_its_own_message_keeps_it_in_both_languages():
     assert row == {"test": "causal", "status": "failed", "message": "row 2 differs",
                    "max_abs_diff": "5.00e-01"}
     assert practice_report.table(report, "zh")[0]["status"] == "未通过"
+
+
+def test_first_failing_and_stale_verdicts():
+    from types import SimpleNamespace
+
+    from prep.practice_report import first_failing, is_stale
+
+    results = [SimpleNamespace(status=s) for s in ("passed", "failed", "error")]
+    assert first_failing(results, "passed") == 1
+    assert first_failing(results[:1], "passed") == 0 and first_failing([], "passed") == 0
+    assert not is_stale(None, "x = 1")  # nothing judged yet
+    assert not is_stale("x = 1\n", "x = 1   \n\n")  # trailing blanks do not count
+    assert is_stale("x = 1\n", "x = 2\n")

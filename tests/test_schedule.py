@@ -140,11 +140,14 @@ def test_a_quiz_grades_stores_the_previewed_card_and_summarises(tmp_path):
     assert quiz.current == "b" and not quiz.revealed
     quiz.reveal(store, NOW + timedelta(seconds=10))
     quiz.grade(Rating.Again, store, NOW + timedelta(seconds=20))
+    assert quiz.current == "b"  # Again: back before the session ends
+    quiz.reveal(store, NOW + timedelta(seconds=22))
+    quiz.grade(Rating.Good, store, NOW + timedelta(seconds=24))
     assert quiz.done
     summary = quiz.summary()
-    assert summary["cards"] == 2 and summary["elapsed"] == timedelta(seconds=20)
+    assert summary["cards"] == 3 and summary["elapsed"] == timedelta(seconds=24)
     assert summary["ratings"][Rating.Easy] == 1 and summary["ratings"][Rating.Again] == 1
-    assert [r.duration_ms for r in store.reviews()] == [8000, 10000]
+    assert [r.duration_ms for r in store.reviews()] == [8000, 10000, 2000]
 
 
 def test_quiz_undo_brings_the_last_question_back_and_restores_its_card(tmp_path):
