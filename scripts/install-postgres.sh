@@ -4,7 +4,7 @@
 # reverse proxy of deploy/, run on loopback in front of two app replicas).
 set -euo pipefail
 need=()
-[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
