@@ -13,9 +13,9 @@ Checked claims (question id: claim):
   rowsum(dO * O) = rowsum(P * dP); the recomputation formulas for dQ, dK, dV equal autograd.
 - eff-sliding-window-sparse: with window w (the w keys 0 <= i - j < w, as
   attention.masks.sliding_window_mask), l layers reach l * (w - 1) tokens back; Mistral's
-  32 x 4096 = 131072 positions back (W = 4096 is w = 4097 keys; 131073 tokens with the query); a rolling buffer of W slots
-  holds exactly the last W keys, 8x
-  smaller than a full cache at 32K tokens.
+  32 x 4096 = 131072 positions back (W = 4096 is w = 4097 keys; 131073 tokens with the
+  query); a rolling buffer of W slots holds exactly the last W keys, 8x smaller than a full
+  cache at 32K tokens.
 - eff-linear-attention-rnn: the causal prefix-sum (RNN) form equals the masked quadratic form;
   its state has a fixed size; non-causal linear attention's FLOPs grow linearly in n.
 - eff-performer-linformer: positive random features are an unbiased, always positive estimate of
