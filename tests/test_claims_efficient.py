@@ -13,9 +13,9 @@ Checked claims (question id: claim):
   rowsum(dO * O) = rowsum(P * dP); the recomputation formulas for dQ, dK, dV equal autograd.
 - eff-sliding-window-sparse: with window w (the w keys 0 <= i - j < w, as
   attention.masks.sliding_window_mask), l layers reach l * (w - 1) tokens back; Mistral's
-  32 x 4096 = 131072 (32 x 4095 + 1 = 131041 with this definition); a rolling buffer of W slots
-  holds exactly the last W keys, 8x
-  smaller than a full cache at 32K tokens.
+  32 x 4096 = 131072 positions back (W = 4096 is w = 4097 keys; 131073 tokens with the
+  query); a rolling buffer of W slots holds exactly the last W keys, 8x smaller than a full
+  cache at 32K tokens.
 - eff-linear-attention-rnn: the causal prefix-sum (RNN) form equals the masked quadratic form;
   its state has a fixed size; non-causal linear attention's FLOPs grow linearly in n.
 - eff-performer-linformer: positive random features are an unbiased, always positive estimate of
@@ -193,8 +193,12 @@ def test_sliding_window_question_and_code_sliding_window_use_the_package_definit
 def test_mistral_theoretical_span_and_rolling_cache():
     window, layers, tokens = 4096, 32, 32 * 1024
     assert layers * window == 131_072                       # the paper's "about 131K"
-    assert layers * (window - 1) + 1 == 131_041             # with the w-keys definition
-    assert "131041" in _question_text("eff-sliding-window-sparse")
+    # Review fix: Mistral's W counts the tokens before the query (positions i - W .. i), so in the
+    # bank's w-keys definition its window is w = W + 1, not w = W (131041 was the wrong count).
+    w = window + 1
+    assert layers * (w - 1) == 131_072 and layers * (w - 1) + 1 == 131_073
+    text = _question_text("eff-sliding-window-sparse")
+    assert "131073" in text and "4097" in text and "131041" not in text
     assert tokens // window == 8
     # A rolling buffer: position i goes to slot i % W and holds exactly the last W keys.
     small_window = 4

@@ -503,3 +503,16 @@ def test_shipping_8192_tokens_of_llama3_8b_kv_takes_about_21_ms_at_50_gb_per_s()
     kv = kv_cache_bytes(**LLAMA3_8B, tokens=8192)
     assert kv == GiB
     assert math.isclose(kv / 50e9, 0.0215, rel_tol=0.01)  # an assumed link, not a measurement
+
+
+def test_prefill_of_8192_tokens_of_llama3_8b_takes_longer_than_shipping_its_kv():
+    """Review fix: the 21 ms transfer was compared with "a TTFT of tens of ms"; the prefill of
+    8192 tokens alone is ~1.3e14 FLOPs, over 130 ms even at an H100's dense bf16 peak."""
+    text = question_text("inf-prefill-decode-disaggregation")
+    for number in ("1.3\\times10^{14}", "989 TFLOP/s", "130 ms"):
+        assert number in text, number
+    assert "tens of milliseconds" not in text
+    flops = 2 * 8e9 * 8192                     # 2 FLOPs per parameter per token (weights only)
+    assert math.isclose(flops, 1.3e14, rel_tol=0.02)
+    seconds = flops / 989e12
+    assert 0.130 < seconds < 0.140 and seconds > GiB / 50e9
