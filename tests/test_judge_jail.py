@@ -1,0 +1,212 @@
+"""The judge's jail, per backend (ATTN_PREP_JAIL forces each): what hostile learner code gets.
+
+One submission per backend tries every attack and prints what happened; each test asserts the
+outcome that backend promises (the table in the package docstring of prep.judge). The planted
+files live in folders every user may read and write, so what stops the learner is the jail, not
+file permissions. A fork bomb runs on its own, per backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from prep import judge
+from prep.exercises import get
+from prep.judge import jail
+from prep.store import Store
+
+EXERCISE = get("sdpa-masked")
+LIMITS = judge.Limits(time_s=10.0, memory_mb=256, output_chars=20_000)
+BACKENDS = (jail.BUBBLEWRAP, jail.LANDLOCK, jail.NONE)
+SECRET = "planted-secret-7f3a"
+MAX_FORKS = 64 + 16   # the process-count headroom, plus the jail user's tasks of other tests
+ATTACK = """
+import json, os, _socket
+out = {{}}
+def attempt(name, fn):
+    try:
+        out[name] = "ok:" + str(fn())[:300]
+    except BaseException as exc:
+        out[name] = "denied:" + type(exc).__name__
+attempt("read_planted", lambda: open({planted!r}).read())
+attempt("read_db", lambda: open({db!r}, "rb").read(16))
+attempt("read_solution", lambda: open({solution!r}).read())
+attempt("write_outside", lambda: open({target!r}, "w").write("pwned"))
+attempt("write_own_folder", lambda: open("mine.txt", "w").write("x"))
+attempt("see_server", lambda: str({server_pid}) in os.listdir("/proc"))
+attempt("count_processes", lambda: sum(p.isdigit() for p in os.listdir("/proc")))
+attempt("import_prep", lambda: __import__("prep.exercises").__file__)
+attempt("import_attention", lambda: __import__("attention").__file__)
+def connect():
+    s = _socket.socket()
+    s.settimeout(2)
+    s.connect(("127.0.0.1", {port}))
+    return "connected"
+attempt("connect", connect)
+def patched():
+    import socket
+    return socket.create_connection(("127.0.0.1", {port}), timeout=2)
+attempt("socket_module", patched)
+attempt("uid", os.getuid)
+attempt("cwd", os.getcwd)
+print("RESULT" + json.dumps(out))
+"""
+FORK_BOMB = """
+import os, time
+forks = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        forks += 1
+except OSError as exc:
+    print("FORKS", forks, type(exc).__name__, flush=True)
+"""
+
+
+def _open_folder(mode: int) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="attn-jail-test-"))
+    folder.chmod(mode)
+    return folder
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def attack(request):
+    """(backend, outcomes, planted paths, port): one attacking submission under each backend."""
+    backend = request.param
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(jail.JAIL_ENV, backend)
+        readable, writable = _open_folder(0o755), _open_folder(0o777)
+        planted = readable / "secret.txt"
+        planted.write_text(SECRET)
+        planted.chmod(0o644)
+        db = readable / "progress.sqlite3"
+        Store(db)
+        db.chmod(0o644)
+        target = writable / "pwned.txt"
+        solution = EXERCISE.tests_path.with_suffix(".yaml")
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen()
+            server.settimeout(0.2)
+            port = server.getsockname()[1]
+            code = ATTACK.format(planted=str(planted), db=str(db), solution=str(solution),
+                                 target=str(target), port=port, server_pid=os.getpid())
+            report = judge.judge(textwrap.dedent(code), EXERCISE.tests_path, LIMITS, enabled=True)
+            with pytest.raises(TimeoutError):
+                server.accept()
+                pytest.fail("the learner's code reached the server's port")
+        line = next(x for x in report.output.splitlines() if x.startswith("RESULT"))
+        yield backend, json.loads(line[len("RESULT"):]), {"target": target}, report
+
+
+def _ok(outcome: str) -> bool:
+    return outcome.startswith("ok:")
+
+
+def test_the_forced_backend_is_the_one_used(attack):
+    backend, _, _, report = attack
+    assert report.jail == backend
+    assert report.verdict == judge.WRONG_ANSWER  # the tests still ran after the attacks
+
+
+def test_reading_a_file_planted_outside_the_folder(attack):
+    backend, out, _, _ = attack
+    if backend == jail.NONE:
+        assert out["read_planted"] == "ok:" + SECRET       # not isolated: said on the page
+    else:
+        assert out["read_planted"] in {"denied:FileNotFoundError", "denied:PermissionError"}
+
+
+def test_reading_the_progress_database_and_the_reference_solutions(attack):
+    backend, out, _, _ = attack
+    if backend == jail.NONE:
+        assert out["read_db"].startswith("ok:b'SQLite format 3")
+    else:
+        assert not _ok(out["read_db"]) and not _ok(out["read_solution"])
+
+
+def test_writing_outside_the_folder(attack):
+    backend, out, paths, _ = attack
+    assert _ok(out["write_own_folder"])
+    if backend == jail.NONE:
+        assert _ok(out["write_outside"]) and paths["target"].exists()
+    else:
+        assert not _ok(out["write_outside"]) and not paths["target"].exists()
+
+
+def test_listing_other_processes(attack):
+    backend, out, _, _ = attack
+    if backend == jail.BUBBLEWRAP:   # its own PID namespace: only the jail's few processes
+        assert out["see_server"] == "ok:False" and int(out["count_processes"][3:]) <= 4
+    elif backend == jail.LANDLOCK:   # /proc is outside what it may read
+        assert out["see_server"] == out["count_processes"] == "denied:PermissionError"
+    else:
+        assert out["see_server"] == "ok:True"
+
+
+def test_opening_a_socket(attack):
+    """The fixture already asserted that no backend let a connection reach the server."""
+    backend, out, _, _ = attack
+    assert out["socket_module"] == "denied:OSError"   # the Python-level refusal, everywhere
+    # bubblewrap: its own loopback, where nothing listens (or Landlock's refusal, layered on top)
+    expected = {jail.BUBBLEWRAP: {"denied:ConnectionRefusedError", "denied:PermissionError"},
+                jail.LANDLOCK: {"denied:PermissionError"}}
+    if backend in expected:
+        assert out["connect"] in expected[backend]
+
+
+def test_learner_cannot_import_our_packages(attack):
+    _, out, _, _ = attack
+    assert out["import_prep"] == "denied:ModuleNotFoundError"
+    assert out["import_attention"] == "denied:ModuleNotFoundError"
+
+
+def test_a_root_server_drops_the_child_to_the_jail_user(attack):
+    _, out, _, _ = attack
+    expected = jail.jail_uid() if os.geteuid() == 0 else os.getuid()
+    assert out["uid"] == f"ok:{expected}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fork_bomb_is_stopped_and_the_judge_keeps_working(backend, monkeypatch):
+    monkeypatch.setenv(jail.JAIL_ENV, backend)
+    report = judge.judge(FORK_BOMB, EXERCISE.tests_path, LIMITS, enabled=True)
+    words = next(x for x in report.output.splitlines() if x.startswith("FORKS")).split()
+    assert int(words[1]) <= MAX_FORKS and words[2] == "BlockingIOError"
+    assert judge.judge(EXERCISE.solution, EXERCISE.tests_path, LIMITS,
+                       enabled=True).verdict == judge.ACCEPTED
+
+
+def test_work_folder_is_deleted_after_the_run(monkeypatch):
+    marker = "attn-jail-marker-51c2"
+    report = judge.judge(f"open('left.txt', 'w').write({marker!r})\nprint('ran')\n",
+                         EXERCISE.tests_path, LIMITS, enabled=True)
+    assert report.output.startswith("ran")
+    for folder in Path(tempfile.gettempdir()).glob("attn-judge-*"):
+        assert not any(marker in p.read_text(errors="replace")
+                       for p in folder.rglob("left.txt") if p.is_file())
+
+
+def test_a_forced_backend_that_cannot_run_refuses_to_run(monkeypatch):
+    monkeypatch.setenv(jail.JAIL_ENV, jail.BUBBLEWRAP)
+    monkeypatch.setattr(jail, "bubblewrap_problem", lambda: "bwrap is not installed")
+    report = judge.judge("print('ran')\n", EXERCISE.tests_path, LIMITS, enabled=True)
+    assert report.verdict == judge.INTERNAL_ERROR and "bwrap is not installed" in report.message.en
+    assert report.output == ""
+    assert "bwrap is not installed" in judge.isolation_notice().en
+
+
+def test_the_page_notice_names_what_is_not_isolated():
+    assert judge.isolation_notice(jail.BUBBLEWRAP) is None
+    assert "UDP" in judge.isolation_notice(jail.LANDLOCK).en
+    assert "without isolation" in judge.isolation_notice(jail.NONE).en
+    assert "没有隔离" in judge.isolation_notice(jail.NONE).zh
