@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import tempfile
 import textwrap
@@ -19,7 +20,7 @@ import pytest
 
 from prep import judge
 from prep.exercises import get
-from prep.judge import jail
+from prep.judge import jail, parent
 from prep.store import Store
 
 EXERCISE = get("sdpa-masked")
@@ -210,3 +211,42 @@ def test_the_page_notice_names_what_is_not_isolated():
     assert "UDP" in judge.isolation_notice(jail.LANDLOCK).en
     assert "without isolation" in judge.isolation_notice(jail.NONE).en
     assert "没有隔离" in judge.isolation_notice(jail.NONE).zh
+
+
+@pytest.mark.parametrize("backend", [jail.BUBBLEWRAP, jail.LANDLOCK])
+def test_an_installed_copy_of_our_packages_in_site_packages_stays_hidden(backend, monkeypatch):
+    """A non-editable install (the Docker image) puts prep/ and attention/ in site-packages,
+    which the learner's Python must read: the jail covers (bubblewrap) or carves out (Landlock)
+    our folders, and the import system refuses them."""
+    site = _open_folder(0o755)
+    shutil.copytree(parent.PROJECT_ROOT / "prep", site / "prep",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(parent.PROJECT_ROOT / "attention", site / "attention",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for path in (site, *site.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    real = jail.interpreter_paths()
+    monkeypatch.setattr(jail, "interpreter_paths", lambda: [*real, str(site)])
+    monkeypatch.setattr(parent, "PROJECT_ROOT", site)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv(jail.JAIL_ENV, backend)
+    solution = site / "prep" / "exercises" / "sdpa_masked.yaml"
+    code = textwrap.dedent(f"""
+        import sys
+        try:
+            open({str(solution)!r}).read()
+            print("READ")
+        except OSError as exc:
+            print("DENIED", type(exc).__name__)
+        try:
+            import prep.exercises
+            print("IMPORTED")
+        except ImportError as exc:
+            print("REFUSED", type(exc).__name__)
+        print("ON_PATH", {str(site)!r} in sys.path)
+    """)
+    report = judge.judge(code, EXERCISE.tests_path, LIMITS, enabled=True)
+    lines = report.output.splitlines()
+    assert lines[0].startswith("DENIED") and lines[1] == "REFUSED ModuleNotFoundError", lines
+    assert lines[2] == "ON_PATH True"   # the folder is importable in general, our packages not
+    shutil.rmtree(site)

@@ -152,6 +152,18 @@ def _forget_our_packages(lib_dir: str) -> None:
         if name.split(".")[0] in _OUR_PACKAGES:
             del sys.modules[name]
     importlib.invalidate_caches()
+    sys.meta_path.insert(0, _RefuseOurPackages())
+
+
+class _RefuseOurPackages:
+    """A finder that says our packages do not exist, even if an installed copy sits in
+    site-packages (the jail also hides that copy's files)."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.split(".")[0] in _OUR_PACKAGES:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
 
 
 def _enter_jail(job: dict) -> None:

@@ -126,10 +126,30 @@ def system_paths() -> list[str]:
             if os.path.lexists(p)]
 
 
-def bwrap_command(boot_dir: str, lib_dir: str, work_dir: str, argv: list[str]) -> list[str]:
+def readable_paths(hidden: list[str]) -> list[str]:
+    """Landlock's read list: /usr, the interpreter and a few devices, with each ``hidden`` folder
+    carved out (Landlock only allows; so a folder holding a hidden one is replaced by its other
+    entries, e.g. site-packages without our installed packages)."""
+    paths = [*system_paths(), *interpreter_paths(), *DEVICES]
+    hidden = [os.path.realpath(h) for h in hidden]
+    result: list[str] = []
+    while paths:
+        path = paths.pop()
+        real = os.path.realpath(path)
+        if real in hidden:
+            continue
+        if any(h.startswith(real + os.sep) for h in hidden) and os.path.isdir(real):
+            paths.extend(os.path.join(real, name) for name in os.listdir(real))
+        else:
+            result.append(path)
+    return sorted(set(result))
+
+
+def bwrap_command(boot_dir: str, lib_dir: str, work_dir: str, argv: list[str],
+                  hidden: list[str] = ()) -> list[str]:
     """``bwrap ... argv``: the run's boot and lib folders read-only at /jail/boot and /jail/lib,
-    its work folder at /jail/work (the only writable place), the interpreter read-only, nothing
-    else of the host."""
+    its work folder at /jail/work (the only writable place), the interpreter read-only with each
+    ``hidden`` folder inside it covered by an empty one, nothing else of the host."""
     command = [shutil.which("bwrap") or "bwrap", *_namespace_flags()]
     made: set[str] = set()
 
@@ -152,8 +172,9 @@ def bwrap_command(boot_dir: str, lib_dir: str, work_dir: str, argv: list[str]) -
     for path in interpreter_paths():
         parents(path)
         command.extend(["--ro-bind", path, path])
-    for device in ("/dev",):
-        command.extend(["--dev", device])
+    for path in hidden:
+        command.extend(["--tmpfs", os.path.realpath(path)])
+    command.extend(["--dev", "/dev"])
     parents(f"{JAIL_ROOT}/lib")
     command.extend(["--proc", "/proc", "--ro-bind", boot_dir, f"{JAIL_ROOT}/boot",
                     "--ro-bind", lib_dir, f"{JAIL_ROOT}/lib",

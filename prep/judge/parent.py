@@ -155,8 +155,7 @@ def _judge(code: str, tests_path: Path, limits: Limits, backend: str) -> Report:
             "sys_path": _interpreter_sys_path(),
             "leave_network": not inside,
             "landlock": landlock,
-            "read_paths": [*jail.system_paths(), *jail.interpreter_paths(), *jail.DEVICES]
-            + (["/proc"] if inside else []),
+            "read_paths": jail.readable_paths(_installed()) + (["/proc"] if inside else []),
             "write_paths": [work_dir, "/dev/null"],
             "uid": uid if uid is not None else os.getuid(),
             "memory_bytes": limits.memory_mb * _MB,
@@ -168,7 +167,7 @@ def _judge(code: str, tests_path: Path, limits: Limits, backend: str) -> Report:
         }
         if inside:
             argv = jail.bwrap_command(str(boot), str(lib), str(work), [
-                sys.executable, "-I", "-S", f"{jail.JAIL_ROOT}/boot/child.py"])
+                sys.executable, "-I", "-S", f"{jail.JAIL_ROOT}/boot/child.py"], _installed())
         else:
             argv = [sys.executable, "-I", "-S", str(boot / "child.py")]
         read_fd, write_fd = os.pipe()
@@ -194,6 +193,14 @@ def _judge(code: str, tests_path: Path, limits: Limits, backend: str) -> Report:
                 os.killpg(proc.pid, signal.SIGKILL)
         printed, truncated = _read_capped(output, limits.output_chars)
     return build_report(events, timed_out, proc.returncode, printed, truncated, seconds, limits)
+
+
+def _installed() -> list[str]:
+    """Our packages where the interpreter's folders would expose them (a non-editable install
+    puts prep/ and attention/ in site-packages): the jail hides them."""
+    roots = jail.interpreter_paths()
+    ours = [str(PROJECT_ROOT / "prep"), str(PROJECT_ROOT / "attention")]
+    return [p for p in ours if any(p.startswith(root + os.sep) for root in roots)]
 
 
 def _interpreter_sys_path() -> list[str]:
