@@ -107,6 +107,8 @@ def attack(request):
                 pytest.fail("the learner's code reached the server's port")
         line = next(x for x in report.output.splitlines() if x.startswith("RESULT"))
         yield backend, json.loads(line[len("RESULT"):]), {"target": target}, report
+        shutil.rmtree(readable)
+        shutil.rmtree(writable)
 
 
 def _ok(outcome: str) -> bool:
