@@ -1,4 +1,4 @@
-"""The Practice judge (prep/judge.py): learner code runs in a limited child process.
+"""The Practice judge (prep/judge/): learner code runs in a limited child process.
 
 Each hostile or broken submission gives a clear verdict within its limit, and the judging process
 (standing in for the app server) keeps working: an endless loop, a memory bomb, a syntax error, an
@@ -8,7 +8,6 @@ Practice is switched off.
 
 from __future__ import annotations
 
-import os
 import socket
 import textwrap
 import time
@@ -18,6 +17,7 @@ import pytest
 
 from prep import judge
 from prep.exercises import get
+from prep.i18n import Text
 
 LIMITS = judge.Limits(time_s=2.0, memory_mb=256, output_chars=2_000)
 EXERCISE = get("sdpa-masked")
@@ -242,6 +242,11 @@ def test_result_rows_are_bilingual():
     assert any("Missing scale" in row["message"] for row in rows_en)
     assert any("缺少缩放" in row["message"] for row in rows_zh)
     assert {row["test"] for row in rows_en} != {row["test"] for row in rows_zh}
+    # The child's JSON arrives as the one bilingual type, never as {"zh", "en"} dicts.
+    assert isinstance(report.message, Text)
+    assert all(isinstance(r.name, Text) for r in report.results)
+    assert all(isinstance(r.message, Text) for r in report.results if r.status != judge.PASSED)
+    assert all(r.message is None for r in report.results if r.status == judge.PASSED)
 
 
 def test_os_exit_in_learner_code_is_reported_not_mistaken_for_a_judge_fault():
