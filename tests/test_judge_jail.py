@@ -252,3 +252,66 @@ def test_an_installed_copy_of_our_packages_in_site_packages_stays_hidden(backend
     assert lines[0].startswith("DENIED") and lines[1] == "REFUSED ModuleNotFoundError", lines
     assert lines[2] == "ON_PATH True"   # the folder is importable in general, our packages not
     shutil.rmtree(site)
+
+
+HIDDEN_TESTS_USING_ATTENTION = '''
+import torch
+from attention.functional import scaled_dot_product_attention as ours
+from prep.exercises.harness import case, compare, entry, gen, randn
+
+
+@case("与 attention 包一致", "matches the attention package")
+def matches_the_package(ns):
+    g = gen(5)
+    q, k, v = (randn(1, 3, 4, generator=g) for _ in range(3))
+    compare("输出", "output", entry(ns, "attend")(q, k, v), ours(q, k, v).output)
+'''
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hidden_tests_may_import_attention_the_learner_may_not(backend, monkeypatch, tmp_path):
+    monkeypatch.setenv(jail.JAIL_ENV, backend)
+    tests_path = tmp_path / "uses_attention.py"
+    tests_path.write_text(HIDDEN_TESTS_USING_ATTENTION)
+    learner = textwrap.dedent("""
+        import torch
+        try:
+            import attention
+            print("IMPORTED")
+        except ImportError:
+            print("REFUSED")
+        def attend(q, k, v):
+            w = torch.softmax(q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5, dim=-1)
+            return w @ v
+    """)
+    report = judge.judge(learner, tests_path, LIMITS, enabled=True)
+    assert report.verdict == judge.ACCEPTED, report.message.en
+    assert report.output.strip() == "REFUSED"
+
+
+@pytest.mark.parametrize("backend", [jail.LANDLOCK, jail.NONE])
+def test_time_and_memory_limits_hold_under_every_backend(backend, monkeypatch):
+    """bubblewrap (the default here) runs every test of tests/test_judge.py."""
+    monkeypatch.setenv(jail.JAIL_ENV, backend)
+    limits = judge.Limits(time_s=2.0, memory_mb=256)
+    loop = judge.judge("while True:\n    pass\n", EXERCISE.tests_path, limits, enabled=True)
+    assert loop.verdict == judge.TIME_LIMIT
+    bomb = judge.judge("blocks = []\nwhile True:\n    blocks.append(bytearray(64 << 20))\n",
+                       EXERCISE.tests_path, limits, enabled=True)
+    assert bomb.verdict == judge.MEMORY_LIMIT and "256 MB" in bomb.message.en
+
+
+def test_an_interpreter_the_jail_user_cannot_read_is_detected():
+    # A pyenv under /root (0700) is readable by root only: once the child drops root, outside
+    # bubblewrap, modules it had not imported yet could not load (hidden tests calling
+    # torch.broadcast_shapes failed with "SymPy now depends on mpmath").
+    closed = Path(tempfile.mkdtemp(prefix="attn-jail-test-"))
+    inner = closed / "python"
+    inner.mkdir(mode=0o755)
+    try:
+        closed.chmod(0o700)
+        assert not jail.readable_by_anyone([str(inner)])
+        closed.chmod(0o755)
+        assert jail.readable_by_anyone([str(inner)])
+    finally:
+        shutil.rmtree(closed)

@@ -123,7 +123,7 @@ def _load_tests(job: dict):
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    _warm_up()
+    _warm_up(job["warm_up_more"])
     spec = importlib.util.spec_from_file_location(TESTS_MODULE, job["tests_path"])
     tests = importlib.util.module_from_spec(spec)
     sys.modules[TESTS_MODULE] = tests
@@ -133,13 +133,17 @@ def _load_tests(job: dict):
     return harness, harness.collect_cases(tests)
 
 
-def _warm_up() -> None:
+def _warm_up(more: bool) -> None:
     """One small torch computation: torch reads /proc/cpuinfo and /sys lazily, at its first
-    kernel, and the jail may no longer let it."""
+    kernel, and the jail may no longer let it. ``more`` (the uid the child drops to cannot read
+    the interpreter): also the lazy imports behind ``torch.broadcast_shapes`` (sympy, about a
+    second), which the package's shape checks call."""
     torch = sys.modules.get("torch")
     if torch is not None:
         scores = torch.ones(4, 4) @ torch.ones(4, 4).T
         torch.softmax(scores, dim=-1).sum().item()
+        if more:
+            torch.broadcast_shapes((1, 2), (3, 1))
 
 
 def _forget_our_packages(lib_dir: str) -> None:

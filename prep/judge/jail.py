@@ -120,6 +120,21 @@ def interpreter_paths() -> list[str]:
     return sorted(p for p in real if not any(p != q and p.startswith(q + os.sep) for q in real))
 
 
+def readable_by_anyone(paths: list[str]) -> bool:
+    """Whether any user may walk to and read each of ``paths`` (mode bits only): when not, a
+    child that dropped root cannot load modules it had not imported yet (e.g. a pyenv under
+    /root, outside bubblewrap, which remounts the folders it binds)."""
+    import stat
+
+    for path in paths:
+        parts = os.path.realpath(path).split(os.sep)
+        for depth in range(2, len(parts) + 1):
+            mode = os.stat(os.sep.join(parts[:depth]) or os.sep).st_mode
+            if not mode & stat.S_IXOTH or (depth == len(parts) and not mode & stat.S_IROTH):
+                return False
+    return True
+
+
 def system_paths() -> list[str]:
     """Shared libraries and the dynamic loader."""
     return [p for p in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache")

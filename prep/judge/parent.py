@@ -74,8 +74,10 @@ def judge(code: str, tests_path: str | os.PathLike, limits: Limits | None = None
         return Report(INTERNAL_ERROR, JAIL_TEXT.format(exc))
     if backend != jail.BUBBLEWRAP and backend not in _WARNED:
         _WARNED.add(backend)
-        log.warning("Practice runs learners' code with the %r jail: %s", backend,
-                    _isolation_gap(backend))
+        why = jail.bubblewrap_problem() if backend != jail.NONE or jail.requested() != jail.NONE \
+            else None
+        log.warning("Practice runs learners' code with the %r jail: %s%s", backend,
+                    _isolation_gap(backend), f" (bubblewrap is not used: {why})" if why else "")
     if not _RUN_SLOTS.acquire(timeout=QUEUE_TIMEOUT_S):
         return Report(BUSY, BUSY_TEXT)
     try:
@@ -158,6 +160,7 @@ def _judge(code: str, tests_path: Path, limits: Limits, backend: str) -> Report:
             "read_paths": jail.readable_paths(_installed()) + (["/proc"] if inside else []),
             "write_paths": [work_dir, "/dev/null"],
             "uid": uid if uid is not None else os.getuid(),
+            "warm_up_more": uid is not None and not inside and not _interpreter_readable(),
             "memory_bytes": limits.memory_mb * _MB,
             "cpu_seconds": int(limits.time_s) + _CPU_GRACE_S,
             "file_bytes": limits.output_chars * _FILE_SIZE_FACTOR,
@@ -193,6 +196,17 @@ def _judge(code: str, tests_path: Path, limits: Limits, backend: str) -> Report:
                 os.killpg(proc.pid, signal.SIGKILL)
         printed, truncated = _read_capped(output, limits.output_chars)
     return build_report(events, timed_out, proc.returncode, printed, truncated, seconds, limits)
+
+
+def _interpreter_readable() -> bool:
+    readable = jail.readable_by_anyone(jail.interpreter_paths())
+    if not readable and "unreadable" not in _WARNED:
+        _WARNED.add("unreadable")
+        log.warning("Practice: the jail user cannot read the interpreter's folders %s; outside "
+                    "bubblewrap, modules first imported after the child drops root will fail. "
+                    "Install Python where every user can read it (e.g. /usr/local).",
+                    jail.interpreter_paths())
+    return readable
 
 
 def _installed() -> list[str]:
