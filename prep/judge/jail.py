@@ -184,7 +184,10 @@ def bwrap_command(boot_dir: str, lib_dir: str, work_dir: str, argv: list[str],
         else:
             parents(path)
             command.extend(["--ro-bind", path, path])
+    mounted = [p for p in system_paths() if not os.path.islink(p)]
     for path in interpreter_paths():
+        if any(path == m or path.startswith(m + os.sep) for m in mounted):
+            continue  # e.g. /usr/local/lib/python3.11: already inside the /usr bind
         parents(path)
         command.extend(["--ro-bind", path, path])
     for path in hidden:
