@@ -289,6 +289,15 @@ def test_hidden_tests_may_import_attention_the_learner_may_not(backend, monkeypa
     assert report.output.strip() == "REFUSED"
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_learner_may_import_any_module_of_the_interpreter_after_the_drop(backend, monkeypatch):
+    monkeypatch.setenv(jail.JAIL_ENV, backend)
+    code = ("import secrets, uuid, csv, zipfile, plotly.graph_objects as go\n"
+            "print('IMPORTED', len(secrets.token_hex(4)), go.Figure().to_dict()['data'])\n")
+    report = judge.judge(code, EXERCISE.tests_path, LIMITS, enabled=True)
+    assert report.output.startswith("IMPORTED 8 []"), report.output
+
+
 @pytest.mark.parametrize("backend", [jail.LANDLOCK, jail.NONE])
 def test_time_and_memory_limits_hold_under_every_backend(backend, monkeypatch):
     """bubblewrap (the default here) runs every test of tests/test_judge.py."""
@@ -302,9 +311,10 @@ def test_time_and_memory_limits_hold_under_every_backend(backend, monkeypatch):
 
 
 def test_an_interpreter_the_jail_user_cannot_read_is_detected():
-    # A pyenv under /root (0700) is readable by root only: once the child drops root, outside
+    # A pyenv under /root (0700) is readable by root only: once the child dropped root, outside
     # bubblewrap, modules it had not imported yet could not load (hidden tests calling
-    # torch.broadcast_shapes failed with "SymPy now depends on mpmath").
+    # torch.broadcast_shapes failed with "SymPy now depends on mpmath", plotly figures with
+    # "No module named 'secrets'"). Detected, the child keeps descriptors to the folders.
     closed = Path(tempfile.mkdtemp(prefix="attn-jail-test-"))
     inner = closed / "python"
     inner.mkdir(mode=0o755)

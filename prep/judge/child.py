@@ -123,7 +123,7 @@ def _load_tests(job: dict):
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    _warm_up(job["warm_up_more"])
+    _warm_up()
     spec = importlib.util.spec_from_file_location(TESTS_MODULE, job["tests_path"])
     tests = importlib.util.module_from_spec(spec)
     sys.modules[TESTS_MODULE] = tests
@@ -133,17 +133,13 @@ def _load_tests(job: dict):
     return harness, harness.collect_cases(tests)
 
 
-def _warm_up(more: bool) -> None:
+def _warm_up() -> None:
     """One small torch computation: torch reads /proc/cpuinfo and /sys lazily, at its first
-    kernel, and the jail may no longer let it. ``more`` (the uid the child drops to cannot read
-    the interpreter): also the lazy imports behind ``torch.broadcast_shapes`` (sympy, about a
-    second), which the package's shape checks call."""
+    kernel, and the jail may no longer let it."""
     torch = sys.modules.get("torch")
     if torch is not None:
         scores = torch.ones(4, 4) @ torch.ones(4, 4).T
         torch.softmax(scores, dim=-1).sum().item()
-        if more:
-            torch.broadcast_shapes((1, 2), (3, 1))
 
 
 def _forget_our_packages(lib_dir: str) -> None:
@@ -170,7 +166,22 @@ class _RefuseOurPackages:
         return None
 
 
+def _keep_interpreter_reachable() -> None:
+    """The uid the child drops to cannot walk to the interpreter (e.g. a pyenv under /root):
+    reach each sys.path folder through a descriptor opened now, as /proc/self/fd/N, which the
+    kernel resolves without walking the folders above it. Permissions of the folder itself and
+    of its files still apply, and so does Landlock."""
+    for index, path in enumerate(sys.path):
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            sys.path[index] = f"/proc/self/fd/{fd}"
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+
+
 def _enter_jail(job: dict) -> None:
+    if job["reach_by_fd"]:
+        _keep_interpreter_reachable()
     if job["landlock"]:
         jail.restrict_paths(job["read_paths"], job["write_paths"])
     jail.drop_privileges(job["uid"])

@@ -121,9 +121,9 @@ def interpreter_paths() -> list[str]:
 
 
 def readable_by_anyone(paths: list[str]) -> bool:
-    """Whether any user may walk to and read each of ``paths`` (mode bits only): when not, a
-    child that dropped root cannot load modules it had not imported yet (e.g. a pyenv under
-    /root, outside bubblewrap, which remounts the folders it binds)."""
+    """Whether any user may walk to and read each of ``paths`` (mode bits only): when not (e.g.
+    a pyenv under /root), a child that dropped root outside bubblewrap (which binds the folders
+    under 0755 parents) reaches them through descriptors opened before the drop."""
     import stat
 
     for path in paths:

@@ -160,7 +160,7 @@ def _judge(code: str, tests_path: Path, limits: Limits, backend: str) -> Report:
             "read_paths": jail.readable_paths(_installed()) + (["/proc"] if inside else []),
             "write_paths": [work_dir, "/dev/null"],
             "uid": uid if uid is not None else os.getuid(),
-            "warm_up_more": uid is not None and not inside and not _interpreter_readable(),
+            "reach_by_fd": uid is not None and not inside and not _interpreter_readable(),
             "memory_bytes": limits.memory_mb * _MB,
             "cpu_seconds": int(limits.time_s) + _CPU_GRACE_S,
             "file_bytes": limits.output_chars * _FILE_SIZE_FACTOR,
@@ -202,10 +202,9 @@ def _interpreter_readable() -> bool:
     readable = jail.readable_by_anyone(jail.interpreter_paths())
     if not readable and "unreadable" not in _WARNED:
         _WARNED.add("unreadable")
-        log.warning("Practice: the jail user cannot read the interpreter's folders %s; outside "
-                    "bubblewrap, modules first imported after the child drops root will fail. "
-                    "Install Python where every user can read it (e.g. /usr/local).",
-                    jail.interpreter_paths())
+        log.info("Practice: the jail user cannot walk to the interpreter's folders %s; the "
+                 "child reaches them through descriptors opened before it drops root.",
+                 jail.interpreter_paths())
     return readable
 
 
