@@ -225,6 +225,7 @@ def test_an_installed_copy_of_our_packages_in_site_packages_stays_hidden(backend
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(parent.PROJECT_ROOT / "attention", site / "attention",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    (site / "site_neighbour.py").write_text("VALUE = 7\n")
     for path in (site, *site.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o644)
     real = jail.interpreter_paths()
@@ -234,7 +235,6 @@ def test_an_installed_copy_of_our_packages_in_site_packages_stays_hidden(backend
     monkeypatch.setenv(jail.JAIL_ENV, backend)
     solution = site / "prep" / "exercises" / "sdpa_masked.yaml"
     code = textwrap.dedent(f"""
-        import sys
         try:
             open({str(solution)!r}).read()
             print("READ")
@@ -245,12 +245,13 @@ def test_an_installed_copy_of_our_packages_in_site_packages_stays_hidden(backend
             print("IMPORTED")
         except ImportError as exc:
             print("REFUSED", type(exc).__name__)
-        print("ON_PATH", {str(site)!r} in sys.path)
+        import site_neighbour
+        print("NEIGHBOUR", site_neighbour.VALUE)
     """)
     report = judge.judge(code, EXERCISE.tests_path, LIMITS, enabled=True)
     lines = report.output.splitlines()
     assert lines[0].startswith("DENIED") and lines[1] == "REFUSED ModuleNotFoundError", lines
-    assert lines[2] == "ON_PATH True"   # the folder is importable in general, our packages not
+    assert lines[2] == "NEIGHBOUR 7"   # the folder is importable in general, our packages not
     shutil.rmtree(site)
 
 

@@ -17,7 +17,9 @@ Limited, whatever the backend:
   printed output (``Limits.output_chars`` kept), processes (``RLIMIT_NPROC``: the jail user's
   tasks now + 64). A server running as root drops the child to an unprivileged uid
   (``ATTN_PREP_JAIL_UID``, default 65534) before the learner's code runs, since the kernel does
-  not apply the process limit to root. At most one child per core at a time. No environment
+  not apply the process limit to root (an interpreter that uid cannot walk to, such as a pyenv
+  under /root, stays reachable through descriptors opened before the drop; they give no access
+  beyond the folders' own permissions). At most one child per core at a time. No environment
   variable of the server reaches the child. ``import prep`` / ``import attention`` fail for the
   learner (the hidden tests import them first).
 

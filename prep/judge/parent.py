@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent.parent
+HARNESS_FILES = ("harness.py", "checks.py")   # what the hidden tests may import of prep
 MAX_CODE_CHARS = 100_000        # a submission longer than this is refused before starting a child
 _MB = 1024 * 1024
 _EXIT_GRACE_S = 1.0             # after its last result, the child has this long to exit
@@ -127,7 +128,8 @@ def _stage(run: Path, tests_path: Path, uid: int | None) -> tuple[Path, Path, Pa
         shutil.copy(PACKAGE_DIR / name, boot / name)
     (lib / "prep" / "__init__.py").write_text("")
     (exercises / "__init__.py").write_text("")
-    shutil.copy(PROJECT_ROOT / "prep" / "exercises" / "harness.py", exercises / "harness.py")
+    for name in HARNESS_FILES:
+        shutil.copy(PROJECT_ROOT / "prep" / "exercises" / name, exercises / name)
     shutil.copytree(PROJECT_ROOT / "attention", lib / "attention",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(tests_path, lib / "exercise_tests.py")
