@@ -249,7 +249,7 @@ def test_an_installed_copy_of_our_packages_in_site_packages_stays_hidden(backend
         print("NEIGHBOUR", site_neighbour.VALUE)
     """)
     report = judge.judge(code, EXERCISE.tests_path, LIMITS, enabled=True)
-    lines = report.output.splitlines()
+    lines = [*report.output.splitlines(), report.message.en]
     assert lines[0].startswith("DENIED") and lines[1] == "REFUSED ModuleNotFoundError", lines
     assert lines[2] == "NEIGHBOUR 7"   # the folder is importable in general, our packages not
     shutil.rmtree(site)

@@ -183,7 +183,7 @@ def _enter_jail(job: dict) -> None:
     if job["reach_by_fd"]:
         _keep_interpreter_reachable()
     if job["landlock"]:
-        jail.restrict_paths(job["read_paths"], job["write_paths"])
+        jail.restrict_paths(job["read_paths"], job["write_paths"], job["list_paths"])
     jail.drop_privileges(job["uid"])
     jail.no_new_privileges()
 

@@ -141,23 +141,26 @@ def system_paths() -> list[str]:
             if os.path.lexists(p)]
 
 
-def readable_paths(hidden: list[str]) -> list[str]:
-    """Landlock's read list: /usr, the interpreter and a few devices, with each ``hidden`` folder
-    carved out (Landlock only allows; so a folder holding a hidden one is replaced by its other
-    entries, e.g. site-packages without our installed packages)."""
+def readable_paths(hidden: list[str]) -> tuple[list[str], list[str]]:
+    """Landlock's (read, list only) paths: /usr, the interpreter and a few devices, with each
+    ``hidden`` folder carved out. Landlock only allows, so a folder holding a hidden one is
+    replaced by its other entries (e.g. site-packages without our installed packages) and may
+    only be listed (the import system lists it; the hidden files stay unreadable)."""
     paths = [*system_paths(), *interpreter_paths(), *DEVICES]
     hidden = [os.path.realpath(h) for h in hidden]
-    result: list[str] = []
+    read: set[str] = set()
+    list_only: set[str] = set()
     while paths:
         path = paths.pop()
         real = os.path.realpath(path)
         if real in hidden:
             continue
         if any(h.startswith(real + os.sep) for h in hidden) and os.path.isdir(real):
+            list_only.add(real)
             paths.extend(os.path.join(real, name) for name in os.listdir(real))
         else:
-            result.append(path)
-    return sorted(set(result))
+            read.add(path)
+    return sorted(read), sorted(list_only)
 
 
 def bwrap_command(boot_dir: str, lib_dir: str, work_dir: str, argv: list[str],
@@ -240,10 +243,12 @@ def _fs_rights(abi: int) -> int:
     return rights
 
 
-def restrict_paths(read: list[str], write: list[str]) -> dict[str, object]:
+def restrict_paths(read: list[str], write: list[str], list_only: list[str] = ()) \
+        -> dict[str, object]:
     """Landlock this process and its future children: read (and execute) only under ``read``,
-    write only under ``write``, no TCP bind or connect (ABI >= 4), no signals or abstract Unix
-    sockets outside the jail (ABI >= 6). Returns what was enforced. Irreversible."""
+    write only under ``write``, list only the folders ``list_only``, no TCP bind or connect
+    (ABI >= 4), no signals or abstract Unix sockets outside the jail (ABI >= 6). Returns what
+    was enforced. Irreversible."""
     abi = landlock_abi()
     if abi < 1:
         raise JailError("this kernel does not offer Landlock")
@@ -260,7 +265,7 @@ def restrict_paths(read: list[str], write: list[str]) -> dict[str, object]:
     if fd < 0:
         raise JailError(f"landlock_create_ruleset failed: {os.strerror(ctypes.get_errno())}")
     try:
-        for paths, rights in ((read, READ), (write, WRITE)):
+        for paths, rights in ((read, READ), (write, WRITE), (list_only, _FS_READ_DIR)):
             for path in paths:
                 _add_rule(libc, fd, path, rights & handled)
         no_new_privileges()

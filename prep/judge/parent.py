@@ -152,6 +152,7 @@ def _judge(code: str, tests_path: Path, limits: Limits, backend: str) -> Report:
         lib_dir = f"{jail.JAIL_ROOT}/lib" if inside else str(lib)
         work_dir = f"{jail.JAIL_ROOT}/work" if inside else str(work)
         landlock = backend == jail.LANDLOCK or (inside and jail.landlock_abi() >= 1)
+        read, list_only = jail.readable_paths(_installed())
         job = {
             "code": code,
             "tests_path": f"{lib_dir}/exercise_tests.py",
@@ -159,7 +160,8 @@ def _judge(code: str, tests_path: Path, limits: Limits, backend: str) -> Report:
             "sys_path": _interpreter_sys_path(),
             "leave_network": not inside,
             "landlock": landlock,
-            "read_paths": jail.readable_paths(_installed()) + (["/proc"] if inside else []),
+            "read_paths": read + (["/proc"] if inside else []),
+            "list_paths": list_only,
             "write_paths": [work_dir, "/dev/null"],
             "uid": uid if uid is not None else os.getuid(),
             "reach_by_fd": uid is not None and not inside and not _interpreter_readable(),
