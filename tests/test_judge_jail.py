@@ -216,11 +216,13 @@ def test_the_page_notice_names_what_is_not_isolated():
 
 
 @pytest.mark.parametrize("backend", [jail.BUBBLEWRAP, jail.LANDLOCK])
-def test_an_installed_copy_of_our_packages_in_site_packages_stays_hidden(backend, monkeypatch):
+def test_an_installed_copy_of_our_packages_in_site_packages_stays_hidden(backend, monkeypatch,
+                                                                        request):
     """A non-editable install (the Docker image) puts prep/ and attention/ in site-packages,
     which the learner's Python must read: the jail covers (bubblewrap) or carves out (Landlock)
     our folders, and the import system refuses them."""
     site = _open_folder(0o755)
+    request.addfinalizer(lambda: shutil.rmtree(site, ignore_errors=True))
     shutil.copytree(parent.PROJECT_ROOT / "prep", site / "prep",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(parent.PROJECT_ROOT / "attention", site / "attention",
@@ -252,7 +254,6 @@ def test_an_installed_copy_of_our_packages_in_site_packages_stays_hidden(backend
     lines = [*report.output.splitlines(), report.message.en]
     assert lines[0].startswith("DENIED") and lines[1] == "REFUSED ModuleNotFoundError", lines
     assert lines[2] == "NEIGHBOUR 7"   # the folder is importable in general, our packages not
-    shutil.rmtree(site)
 
 
 HIDDEN_TESTS_USING_ATTENTION = '''
