@@ -15,6 +15,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# bubblewrap: the Practice judge's jail. Docker's default seccomp profile refuses the namespaces
+# it needs, so there the judge uses Landlock instead; run with a profile that allows user
+# namespaces (or --security-opt seccomp=unconfined on a trusted host) to get bubblewrap.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
+
 # The same two steps as the README / Makefile: the CPU build of torch first (pinned, so pip never
 # pulls a CUDA build), then the project with exact versions from constraints.txt.
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu

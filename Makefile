@@ -17,12 +17,14 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 setup: $(BIN)/python
+	bash scripts/install-jail.sh
 	$(PIP) install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(PIP) install --quiet -c constraints.txt -e ".[real-model]"
 
 setup-test: $(BIN)/python
 	bash scripts/install-browser.sh
 	bash scripts/install-postgres.sh
+	bash scripts/install-jail.sh
 	$(PIP) install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(PIP) install --quiet -c constraints.txt -e ".[dev,real-model]"
 

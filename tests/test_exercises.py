@@ -21,7 +21,8 @@ import torch.nn.functional as F
 
 from prep import judge
 from prep.bank import load_bank
-from prep.exercises import for_question, harness, load_exercises
+from prep.exercises import EXERCISES_DIR, for_question, harness, load_exercises, parse, problems
+from prep.i18n import Text
 from prep.settings import content_dir
 
 LIMITS = judge.Limits(time_s=10.0)   # generous: CI is shared; timeouts are tested in test_judge
@@ -259,3 +260,47 @@ def test_bank_question_leads_to_its_exercise():
     for exercise in load_exercises():
         assert for_question(exercise.bank_id) == exercise
     assert for_question("no-such-question") is None
+
+
+def test_every_exercise_file_is_valid():
+    assert problems() == ()
+    assert len(load_exercises()) == len(list(EXERCISES_DIR.glob("*.yaml")))
+
+
+def test_unquoted_comma_in_a_flow_mapping_title_is_reported_not_cut(tmp_path):
+    # cross_attention.yaml and visualize.yaml had `en: Visualising ... (seed 2.3, fixed)` in a
+    # flow mapping: YAML cut the title at the comma and made "fixed)" a key of its own, and the
+    # hand-written loader kept the cut title.
+    good = (EXERCISES_DIR / "causal_mask.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.replace("title: {zh: 因果掩码, en: Causal mask}",
+                                "title: {zh: 因果掩码, en: Causal mask (top-left, fixed)}"),
+                   encoding="utf-8")
+    (tmp_path / "bad.py").write_text("")
+    exercise, found = parse(bad)
+    assert exercise is None
+    assert any(p.file == "bad.yaml" and p.field and p.field.startswith("title") for p in found)
+    assert "bad.yaml: field 'title" in str(found[0])
+
+
+@pytest.mark.parametrize(("edit", "field"), [
+    (("difficulty: easy", "difficulty: trivial"), "difficulty"),
+    (("title: {zh: 因果掩码, en: Causal mask}", "title: {zh: 因果掩码}"), "title.en"),
+    (("order: 4", "order: fourth"), "order"),
+    (("id: causal-mask", "id: causal-mask\nsurprise: 1"), "surprise"),
+])
+def test_a_bad_exercise_file_names_the_file_and_the_field(tmp_path, edit, field):
+    good = (EXERCISES_DIR / "causal_mask.yaml").read_text(encoding="utf-8")
+    assert edit[0] in good
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(good.replace(*edit), encoding="utf-8")
+    (tmp_path / "broken.py").write_text("")
+    exercise, found = parse(bad)
+    assert exercise is None and [p.field for p in found] == [field]
+    assert str(found[0]).startswith(f"broken.yaml: field '{field}'")
+
+
+def test_exercise_texts_are_the_one_bilingual_type():
+    for exercise in load_exercises():
+        assert isinstance(exercise.title, Text) and isinstance(exercise.statement, Text)
+        assert all(isinstance(hint, Text) for hint in exercise.hints)
