@@ -95,3 +95,69 @@ WRONG_V2 += [
      [("softmax_map(q1, k1) - lam * softmax_map(q2, k2)",
        "lam * softmax_map(q1, k1) - softmax_map(q2, k2)")], "applied to the first map"),
 ]
+WRONG_V2 += [
+    ("np-self-attention", "softmax over the wrong axis",
+     [("scores.max(axis=-1, keepdims=True)", "scores.max(axis=0, keepdims=True)"),
+      ("weights.sum(axis=-1, keepdims=True)", "weights.sum(axis=0, keepdims=True)")],
+     "softmax over the wrong axis"),
+    ("np-self-attention", "missing scale",
+     [("q @ k.T / np.sqrt(q.shape[-1])", "q @ k.T")], "Missing scale"),
+    ("np-self-attention", "imports torch",
+     [("import numpy as np\n", "import numpy as np\nimport torch\n")], "NumPy only"),
+]
+WRONG_V2 += [
+    ("np-multihead", "heads split without a transpose",
+     [("t.reshape(B, L, num_heads, d).transpose(0, 2, 1, 3)", "t.reshape(B, num_heads, L, d)")],
+     "without a transpose"),
+    ("np-multihead", "heads merged without a transpose",
+     [("(weights @ v).transpose(0, 2, 1, 3).reshape(B, L, E)", "(weights @ v).reshape(B, L, E)")],
+     "merged without a transpose"),
+    ("np-multihead", "scaled by sqrt(E)",
+     [("/ np.sqrt(d)", "/ np.sqrt(E)")], "wrong size"),
+]
+WRONG_V2 += [
+    ("np-kv-cache", "upper triangle",
+     [("np.tril(np.ones((L, L), dtype=bool))", "np.triu(np.ones((L, L), dtype=bool))")],
+     "wrong triangle"),
+    ("np-kv-cache", "diagonal excluded",
+     [("np.tril(np.ones((L, L), dtype=bool))", "np.tril(np.ones((L, L), dtype=bool), k=-1)")],
+     "diagonal is excluded"),
+    ("np-kv-cache", "attends before appending",
+     [('    cache["k"] = np.concatenate([cache["k"], k_t[None, :]], axis=0)   # (t + 1, D)\n'
+       '    cache["v"] = np.concatenate([cache["v"], v_t[None, :]], axis=0)   # (t + 1, Dv)\n'
+       '    scores = cache["k"] @ q_t / np.sqrt(q_t.shape[-1])                # (t + 1,)\n'
+       '    weights = np.exp(scores - scores.max())\n'
+       '    weights = weights / weights.sum()\n'
+       '    return weights @ cache["v"]',
+       '    scores = cache["k"] @ q_t / np.sqrt(q_t.shape[-1])\n'
+       '    weights = np.exp(scores - scores.max())\n'
+       '    weights = weights / weights.sum()\n'
+       '    out = weights @ cache["v"]\n'
+       '    cache["k"] = np.concatenate([cache["k"], k_t[None, :]], axis=0)\n'
+       '    cache["v"] = np.concatenate([cache["v"], v_t[None, :]], axis=0)\n'
+       '    return out')],
+     "Attended before appending"),
+]
+WRONG_V2 += [
+    ("np-softmax", "naive exp (overflow)",
+     [("shifted = x - x.max(axis=axis, keepdims=True)", "shifted = x")], "overflow"),
+    ("np-softmax", "global maximum",
+     [("shifted = x - x.max(axis=axis, keepdims=True)", "shifted = x - x.max()")],
+     "maximum of the whole array"),
+    ("np-softmax", "maximum without keepdims",
+     [("shifted = x - x.max(axis=axis, keepdims=True)", "shifted = x - x.max(axis=axis)")],
+     "keepdims"),
+]
+WRONG_V2 += [
+    ("np-rope", "interleaved pairs",
+     [("x1, x2 = x[..., : D // 2], x[..., D // 2:]", "x1, x2 = x[..., 0::2], x[..., 1::2]"),
+      ("return np.concatenate([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1)",
+       "return np.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1)"
+       ".reshape(x.shape)")],
+     "wrong pairing"),
+    ("np-rope", "frequency exponent i/D",
+     [("-np.arange(0, D, 2) / D", "-np.arange(D // 2) / D")], "Wrong frequencies"),
+    ("np-rope", "positions ignored",
+     [("positions[:, None] * inv_freq", "np.arange(x.shape[-2])[:, None] * inv_freq")],
+     "positions argument was ignored"),
+]
