@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from test_exercises import _edit, _judge_here, _tests_module
+from wrong_solutions_v2 import WRONG_V2
 
 import attention
 from prep import judge
@@ -127,3 +128,14 @@ def test_numpy_rope_and_multihead_formulas_equal_the_package():
     expected = mha(torch.from_numpy(x))
     torch.testing.assert_close(out, expected.output)
     torch.testing.assert_close(per_head, expected.weights)
+
+
+@pytest.mark.parametrize("exercise_id", sorted(
+    i for i in NEW_MECHANISMS | NUMPY_DRILLS if _exercise(i).heatmap))
+def test_a_failing_case_still_sends_both_weight_matrices(exercise_id):
+    """The failure view draws the learner's weights beside the reference's."""
+    _, _, replacements, _ = next(w for w in WRONG_V2 if w[0] == exercise_id)
+    results = _judge_here(exercise_id, _edit(exercise_id, *replacements))
+    failed = [r for r in results if r["status"] == judge.FAILED]
+    assert failed
+    assert any(r["learner_weights"] and r["reference_weights"] for r in failed)
