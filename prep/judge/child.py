@@ -23,7 +23,7 @@ if __name__ == "__main__":  # run from the boot folder, next to a copy of jail.p
     sys.path[:0] = [os.path.dirname(os.path.abspath(__file__))]
     import jail
 else:  # imported as prep.judge.child, for its constants
-    from prep.judge import jail
+    import prep.judge.jail as jail
 
 LEARNER_FILENAME = "<your code>"
 TESTS_MODULE = "_exercise_tests"

@@ -16,7 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-from prep.judge import jail
+import prep.judge.jail as jail
+from prep.judge.notice import isolation_notice
 from prep.judge.report import (
     BUSY,
     BUSY_TEXT,
@@ -90,8 +91,6 @@ def judge(code: str, tests_path: str | os.PathLike, limits: Limits | None = None
 
 
 def _isolation_gap(backend: str) -> str:
-    from prep.judge import isolation_notice
-
     notice = isolation_notice(backend)
     return notice.en if notice else "fully isolated"
 

@@ -18,9 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from fsrs import Card, Rating
 
+import prep.store.transfer as transfer
 from prep import schedule
-from prep.store import transfer
 from prep.store.engine import Database
+from prep.store.rows import dt, save_card, ts, upsert
 from prep.store.schema import cards as CARDS
 from prep.store.schema import interviews as INTERVIEWS
 from prep.store.schema import practice_drafts as DRAFTS
@@ -56,33 +57,6 @@ class Submission:
     verdict: str
     seconds: float | None
     created: datetime
-
-
-def ts(moment: datetime) -> float:
-    if moment.tzinfo is None:
-        raise ValueError(f"datetime must be timezone-aware (UTC); got naive {moment!r}")
-    return moment.timestamp()
-
-
-def dt(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-def upsert(conn: sa.Connection, table: sa.Table, values: dict[str, Any], keys: list[str]) -> None:
-    """Insert a row, or update it where its primary key exists (both dialects)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(**values)
-    changed = {k: statement.excluded[k] for k in values if k not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=changed))
-
-
-def save_card(conn: sa.Connection, user: str, question_id: str, card: Card, when: float) -> None:
-    upsert(conn, CARDS, {"user": user, "question_id": question_id, "card_json": card.to_json(),
-                         "due": ts(card.due), "state": int(card.state), "updated": when},
-           ["user", "question_id"])
 
 
 def _changed_since_preview(stored: Card | None, based_on: object, reviewed: datetime) -> bool:

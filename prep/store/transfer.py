@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from fsrs import Card, Rating, Scheduler
 
 from prep import schedule
+from prep.store.rows import dt, save_card, upsert
 from prep.store.schema import interviews as INTERVIEWS
 from prep.store.schema import reviews as REVIEWS
 
@@ -70,8 +71,6 @@ def _validated_interviews(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _import_interviews(conn: sa.Connection, store: Store, items: list[dict[str, Any]]) -> None:
-    from prep.store.core import upsert
-
     i = INTERVIEWS.c
     held = dict(conn.execute(sa.select(i.id, i.updated).where(i.user == store.user)).all())
     for item in items:
@@ -106,8 +105,6 @@ def _validated(data: Any) -> list[dict[str, Any]]:
 
 
 def import_progress(store: Store, data: Any) -> int:
-    from prep.store.core import dt, save_card  # core imports this module
-
     incoming = _validated(data)
     interviews = _validated_interviews(data)
     c = REVIEWS.c
