@@ -118,12 +118,12 @@ if question is None:  # the bank changed under a running quiz: skip the vanished
 st.progress(session.index / len(session.queue),
             text=ui.t(f"第 {session.index + 1} / {len(session.queue)} 张",
                       f"Card {session.index + 1} of {len(session.queue)}"))
-quiz.card(session, question)
-if not session.revealed:
+quiz.card(session, question, store)
+if not session.revealed and question.numeric is None:
     st.button(ui.t("显示答案", "Show answer"), key="quiz_reveal", type="primary",
               on_click=quiz.reveal, args=(store,), shortcut="Space",
               icon=":material/visibility:", width="stretch")
-else:
+elif session.revealed:
     quiz.grade_row(session, store)
     quiz.last_answer(session)
     with st.expander(ui.t("解析、代码与参考", "Explanation, code and references"),

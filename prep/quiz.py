@@ -19,6 +19,7 @@ live in a ``prep.interview.Answer``, moved by the mock interview's own steps.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from fsrs import Rating
 from prep import interview_session as steps
 from prep import schedule
 from prep.interview import Answer
+from prep.numeric import draw
 from prep.store import Review, Store
 
 _MS_PER_S = 1000
@@ -97,14 +99,38 @@ class QuizSession:
     def revealed(self) -> bool:
         return self.outcomes is not None
 
-    def show(self, now: datetime, key_points: int = 0) -> None:
+    def show(self, now: datetime, key_points: int = 0, numeric: object = None,
+             rng: random.Random | None = None) -> None:
         """Note when the current question first appeared (for the time spent on it) and start
-        its answer (with ``key_points`` points to tick)."""
+        its answer: ``key_points`` points to tick, or, for a ``numeric`` question (a bank
+        question with a ``numeric`` block), its parameters drawn now with ``rng`` and kept."""
         if self.card_shown is None:
             self.card_shown = now
         if self.answer is None and self.current is not None:
+            params = None
+            if numeric is not None:
+                params = dict(draw(numeric, rng or random.Random()).params)
             self.answer = Answer(self.current, total_points=key_points,
-                                 asked_at=self.card_shown.timestamp())
+                                 asked_at=self.card_shown.timestamp(), numeric_params=params)
+
+    @property
+    def graded_by_app(self) -> bool:
+        """A numeric answer was checked: its grade is the app's (``suggested()``)."""
+        return self.answer is not None and self.answer.correct is not None
+
+    def check_number(self, question: object, value: float, store: Store, now: datetime) -> bool:
+        """Grade the learner's number (within the question's tolerance) and reveal."""
+        if self.answer is None or self.answer.numeric_params is None:
+            raise ValueError(f"check_number: the current card {self.current!r} is not numeric")
+        correct = steps.check_number(self.answer, question, value, now)
+        self.answer.text = f"{float(value):g}"
+        self.reveal(store, now)
+        return correct
+
+    def hint(self) -> None:
+        """The learner looked at the worked solution's first step (a right number is Hard)."""
+        if self.answer is not None:
+            steps.use_hint(self.answer)
 
     def type_answer(self, text: str) -> None:
         """What the learner typed before the reveal (kept with the review)."""
@@ -117,8 +143,11 @@ class QuizSession:
             steps.tick(self.answer, list(ticked))
 
     def suggested(self) -> Rating | None:
-        """The grade the ticks suggest (answer first, after the reveal), else None."""
+        """The grade the ticks suggest (answer first, after the reveal), the grade a checked
+        number gets (``prep.interview.numeric_grade``), else None."""
         answer = self.answer
+        if self.graded_by_app:
+            return steps.suggested(answer)
         if not (self.answer_first and self.revealed and answer and answer.total_points):
             return None
         return steps.suggested(answer)

@@ -241,12 +241,11 @@ def _hint() -> None:
 
 
 def _check(key: str, question) -> None:
-    raw = str(st.session_state.get(key) or "").strip().replace(",", "").replace(" ", "")
+    raw = str(st.session_state.get(key) or "")
     try:
-        value = float(raw)
+        value = steps.read_number(raw)
     except ValueError:
-        st.session_state[ERROR] = t(f"“{raw}” 不是一个数，请输入数字（例如 132 或 1.5e3）。",
-                                    f"“{raw}” is not a number; type one (e.g. 132 or 1.5e3).")
+        st.session_state[ERROR] = rubrics.not_a_number(raw)
         return
     _step(lambda run, a: steps.check_number(a, question, value, _now()) if a else None)
 
@@ -257,27 +256,10 @@ def numeric(question, answer: Answer, index: int) -> None:
     markdown(tr(drawn.question))
     key = f"{_key(index)}_number"
     if not answer.revealed:
-        st.text_input(t(f"你的答案（{drawn.unit.zh}）", f"Your answer ({drawn.unit.en})"),
-                      key=key, placeholder="132")
-        if answer.hint_used:
-            st.info(t("第一步：", "First step: ") + tr(drawn.steps[0]))
-        with st.container(horizontal=True):
-            st.button(t("核对", "Check"), key="iv_check", type="primary", on_click=_check,
-                      args=(key, question), icon=":material/check:")
-            if not answer.hint_used:
-                st.button(t("显示第一步（算作提示）", "Show first step (counts as a hint)"),
-                          key="iv_hint", on_click=_hint, icon=":material/lightbulb:")
-        return
-    unit = tr(drawn.unit)
-    if answer.correct:
-        st.success(t(f"正确：{drawn.answer:g} {unit}", f"Right: {drawn.answer:g} {unit}"))
+        rubrics.number_box(drawn, answer, key=key, prefix="iv", on_check=_check,
+                           check_args=(key, question), on_hint=_hint)
     else:
-        st.error(t(f"不对：答案是 {drawn.answer:g} {unit}（你答的是 {answer.numeric_value:g}）",
-                   f"Not quite: the answer is {drawn.answer:g} {unit} (you said "
-                   f"{answer.numeric_value:g})"))
-    st.markdown(f"**{t('解题步骤', 'Worked solution')}**")
-    for number, step in enumerate(drawn.steps, 1):
-        markdown(f"{number}. {tr(step)}")
+        rubrics.number_result(drawn, answer)
 
 
 def skip_vanished() -> None:

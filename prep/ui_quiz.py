@@ -6,9 +6,10 @@ too). Answer first: the box's text reaches the server when it loses focus, on Ct
 before the reveal click (the click blurs the box first); the preview below it is redrawn then,
 not at every keystroke (Streamlit has no per-keystroke update without a custom component).
 
-Numeric questions (``type: numeric``) are shown with their parameters as ranges
-(``prep.numeric.template``) and graded by the learner like the others; the mock interview is
-where the app draws fresh numbers and grades them itself.
+Numeric questions (``type: numeric``), answer first or not, are asked as the mock interview
+asks them: numbers drawn fresh for each showing (kept across reruns), the learner's number checked
+within the question's tolerance, the worked solution after, and the app's grade
+(``prep.interview.numeric_grade``) on the one grade button.
 """
 
 from __future__ import annotations
@@ -18,24 +19,27 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from prep import interview_session as steps
 from prep import schedule, ui_question
 from prep import ui_rubric as rubrics
 from prep.bank import Bank, Question, moved_ids
-from prep.numeric import template
 from prep.quiz import QuizSession
 from prep.store import Store, StoreError
 from prep.ui import lang, markdown, t, timezone, tr
 from prep.ui_store import show_store_error
 
 SESSION = "quiz_session"
-ERROR = "quiz_error"
+ERROR = "quiz_error"  # a StoreError or a message from a callback, shown by the next run
 ANSWER_FIRST = "quiz_answer_first"  # the set-up's option (kept across pages: prep.ui)
 GRADE_COLOURS = {schedule.Rating.Again: "red", schedule.Rating.Good: "green"}
 
 
 def show_pending_error() -> None:
-    if ERROR in st.session_state:
-        show_store_error(st.session_state.pop(ERROR))
+    pending = st.session_state.pop(ERROR, None)
+    if isinstance(pending, StoreError):
+        show_store_error(pending)
+    elif pending:
+        st.warning(pending)
 
 
 def _act(action: Callable[[QuizSession], object]) -> None:
@@ -75,6 +79,20 @@ def undo(store: Store) -> None:
     _act(lambda session: session.undo(store))
 
 
+def check(store: Store, key: str, question: Question) -> None:
+    raw = str(st.session_state.get(key) or "")
+    try:
+        value = steps.read_number(raw)
+    except ValueError:
+        st.session_state[ERROR] = rubrics.not_a_number(raw)
+        return
+    _act(lambda session: session.check_number(question, value, store, _now()))
+
+
+def hint() -> None:
+    _act(lambda session: session.hint())
+
+
 def finish() -> None:
     st.session_state[SESSION].finish(_now())
 
@@ -94,24 +112,18 @@ def answer_first_option() -> None:
                      "you type is kept with the review."))
 
 
-def _question(question: Question) -> None:
-    if question.numeric is not None:  # the parameters as ranges: no numbers are drawn here
-        markdown(tr(template(question)))
-        st.caption(t("数值题：这里显示各参数的取值范围；模拟面试会抽取具体数值并自动判分。",
-                     "A numeric question, shown with its parameters' ranges; the mock "
-                     "interview draws numbers and grades your answer itself."))
-    else:
-        ui_question.question_text(question)
-
-
-def card(session: QuizSession, question: Question) -> None:
+def card(session: QuizSession, question: Question, store: Store) -> None:
     """The card: the question; the answer box (answer first) or, after the reveal, the answer,
     the learner's answer beside it and the key points to tick."""
-    points = list(question.key_points or []) if session.answer_first else []
-    session.show(_now(), key_points=len(points))
+    numeric = question.numeric is not None
+    points = list(question.key_points or []) if session.answer_first and not numeric else []
+    session.show(_now(), key_points=len(points), numeric=question if numeric else None)
     with st.container(border=True, key="quiz_card"):
         ui_question.question_badges(question)
-        _question(question)
+        if numeric:
+            _number(session, question, store)
+            return
+        ui_question.question_text(question)
         if not session.revealed:
             if session.answer_first:
                 _answer_box(session)
@@ -124,6 +136,18 @@ def card(session: QuizSession, question: Question) -> None:
         if points:
             key = f"quiz_points_{session.turn}"
             session.tick(rubrics.checklist(points, key, session.answer.ticked))
+
+
+def _number(session: QuizSession, question: Question, store: Store) -> None:
+    """A numeric question: its drawn numbers, the number box, then the worked solution."""
+    drawn = steps.instance(session.answer, question)
+    markdown(tr(drawn.question))
+    if session.revealed:
+        rubrics.number_result(drawn, session.answer)
+        return
+    key = f"quiz_number_{session.turn}"
+    rubrics.number_box(drawn, session.answer, key=key, prefix="quiz", on_check=check,
+                       check_args=(store, key, question), on_hint=hint)
 
 
 def _answer_box(session: QuizSession) -> None:
@@ -141,15 +165,21 @@ def grade_row(session: QuizSession, store: Store) -> None:
     """Again / Hard / Good / Easy with the next interval (Again red, Good green, as Anki); with
     answer first, the grade the ticks suggest is marked; the learner may press any."""
     suggested = session.suggested()
-    if suggested is not None:
+    ratings = [suggested] if session.graded_by_app else list(schedule.RATINGS)
+    if session.graded_by_app:
+        st.caption(t("数值题由应用自动评分；按钮上是下次复习的间隔。",
+                     "The app grades a number itself; the button shows the next review."))
+    elif suggested is not None:
         rubrics.suggestion_caption(suggested)
     else:
         st.caption(t("你答得怎么样？按钮上是下次复习的间隔。",
                      "How well did you know it? Each button shows when you would see it again."))
     labels = {}
-    for rating in schedule.RATINGS:
+    for rating in ratings:
         interval = schedule.format_interval(session.outcomes[rating].interval, lang())
         label = f"{tr(schedule.RATING_NAMES[rating])} · {interval}"
+        if session.graded_by_app:
+            label = t(f"记为 {label}，继续", f"Record {label} and continue")
         colour = GRADE_COLOURS.get(rating)
         labels[rating] = f":{colour}[{label}]" if colour else label
     rubrics.grade_buttons(labels, suggested, key="quiz_grade", on_click=grade, args=(store,))

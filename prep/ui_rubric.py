@@ -1,9 +1,10 @@
 """Answer first, then the rubric: the pieces Quiz and the mock interview draw alike.
 
 The answer box, the learner's answer beside the model answer (two columns, stacked on a phone),
-the key points to tick, and the grade buttons with the suggested grade marked (primary, starred,
-"The suggested grade" as its tooltip). What a tick or a grade means is decided by the caller
-(``prep.interview.suggest_grade`` gives the suggestion); nothing here is stored.
+the key points to tick, the grade buttons with the suggested grade marked (primary, starred,
+"The suggested grade" as its tooltip), and a numeric question's number box and worked solution.
+What a tick or a grade means is decided by the caller (``prep.interview.suggest_grade`` gives
+the suggestion); nothing here is stored.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from fsrs import Rating
 
 from prep import schedule
 from prep.i18n import Text
+from prep.interview import Answer
+from prep.numeric import Instance
 from prep.ui import lang, markdown, t, tr
 
 SUGGESTED = Text("建议的评分", "The suggested grade")
@@ -69,3 +72,44 @@ def grade_buttons(labels: Mapping[Rating, str], suggested: Rating | None, *, key
                       type="primary" if chosen else "secondary",
                       icon=":material/star:" if chosen else None,
                       help=SUGGESTED.pick(lang()) if chosen else None)
+
+
+# -- numeric questions: the app grades the number ----------------------------------------------
+
+
+def not_a_number(raw: str) -> str:
+    """The message for a typed value that is not a number."""
+    shown = raw.strip()
+    return t(f"“{shown}” 不是一个数，请输入数字（例如 132 或 1.5e3）。",
+             f"“{shown}” is not a number; type one (e.g. 132 or 1.5e3).")
+
+
+def number_box(drawn: Instance, answer: Answer, *, key: str, prefix: str,
+               on_check: Callable[..., None], check_args: tuple,
+               on_hint: Callable[..., None]) -> None:
+    """Before the check: the number box with its unit, Check, and the first step as a hint
+    (buttons ``{prefix}_check`` and ``{prefix}_hint``)."""
+    st.text_input(t(f"你的答案（{drawn.unit.zh}）", f"Your answer ({drawn.unit.en})"),
+                  key=key, placeholder="132")
+    if answer.hint_used:
+        st.info(t("第一步：", "First step: ") + tr(drawn.steps[0]))
+    with st.container(horizontal=True):
+        st.button(t("核对", "Check"), key=f"{prefix}_check", type="primary", on_click=on_check,
+                  args=check_args, icon=":material/check:")
+        if not answer.hint_used:
+            st.button(t("显示第一步（算作提示）", "Show first step (counts as a hint)"),
+                      key=f"{prefix}_hint", on_click=on_hint, icon=":material/lightbulb:")
+
+
+def number_result(drawn: Instance, answer: Answer) -> None:
+    """After the check: right or not, and the worked solution."""
+    unit = tr(drawn.unit)
+    if answer.correct:
+        st.success(t(f"正确：{drawn.answer:g} {unit}", f"Right: {drawn.answer:g} {unit}"))
+    else:
+        st.error(t(f"不对：答案是 {drawn.answer:g} {unit}（你答的是 {answer.numeric_value:g}）",
+                   f"Not quite: the answer is {drawn.answer:g} {unit} (you said "
+                   f"{answer.numeric_value:g})"))
+    st.markdown(f"**{t('解题步骤', 'Worked solution')}**")
+    for number, step in enumerate(drawn.steps, 1):
+        markdown(f"{number}. {tr(step)}")

@@ -125,9 +125,30 @@ def test_the_answer_first_option_is_kept_across_pages():
     assert at.toggle(key="quiz_answer_first").value is True
 
 
-def test_a_numeric_question_is_shown_with_its_ranges_not_raw_placeholders():
-    at = open_quiz("en")
-    at.multiselect(key="quiz_tags").set_value(["sliding-window"]).run()
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_numeric_question_draws_numbers_and_the_app_grades_the_learners_number(lang):
+    at = open_quiz(lang)
+    at.multiselect(key="quiz_tags").set_value(["sliding-window"]).run()  # iv-window-keys
     at.button(key="quiz_start").click().run()
-    text = page_text(at)
-    assert "With a window of 128 / 256 and 4 sink tokens" in text and "{window}" not in text
+    answer = at.session_state["quiz_session"].answer
+    position, window, sinks = (answer.numeric_params[k] for k in ("position", "window", "sinks"))
+    assert f"{window}" in page_text(at) and "{window}" not in page_text(at)  # drawn, not raw
+    assert "quiz_reveal" not in [b.key for b in at.button]         # the app grades it
+    (box,) = at.text_input
+    box.set_value("a few").run()
+    at.button(key="quiz_check").click().run()
+    assert ("is not a number" if lang == "en" else "不是一个数") in at.warning[0].value
+    at.button(key="quiz_hint").click().run()                        # the first step: a hint
+    assert at.info
+    right = min(position + 1, window) + max(0, min(sinks, position + 1 - window))
+    at.text_input[0].set_value(f"{right:,}").run()
+    at.button(key="quiz_check").click().run()
+    assert not at.exception, at.exception
+    assert f"{right}" in at.success[0].value
+    grades = [b for b in at.button if b.key.startswith("quiz_grade_")]
+    assert [b.key for b in grades] == ["quiz_grade_2"]              # right after a hint: Hard
+    assert grades[0].label.startswith("Record Hard" if lang == "en" else "记为 困难")
+    grades[0].click().run()
+    (review,) = Store(settings.db_path()).reviews()
+    assert (review.question_id, review.rating, review.answer) == ("iv-window-keys", Rating.Hard,
+                                                                  f"{right}")

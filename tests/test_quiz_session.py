@@ -4,10 +4,13 @@ missed cards listed, review history of merged questions counted for the kept que
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from fsrs import Card, Rating, State
 
 from prep import schedule
+from prep.interview_session import instance, read_number
 from prep.quiz import PastAnswer, QuizSession, last_answer
 from prep.store import Review, Store
 
@@ -194,3 +197,45 @@ def test_undo_forgets_the_ticks_and_starts_the_card_again(tmp_path):
     assert quiz.answer is None and quiz.last is None and quiz.turn > turn  # fresh widgets
     quiz.show(NOW, key_points=3)
     assert quiz.answer.text == "" and quiz.answer.ticked == []
+
+
+def test_a_numeric_card_keeps_its_drawn_numbers_and_gets_the_apps_grade(tmp_path):
+    import random
+
+    from prep.bank import load_bank
+
+    bank = load_bank(Path(__file__).parent / "fixtures" / "interview_bank")
+    question = bank.question("iv-window-keys")
+    store = Store(tmp_path / "p.sqlite3")
+    quiz = QuizSession(["iv-window-keys"], started=NOW)
+    quiz.show(NOW, numeric=question, rng=random.Random(3))
+    params = dict(quiz.answer.numeric_params)
+    quiz.show(NOW + timedelta(seconds=1), numeric=question, rng=random.Random(4))  # a rerun
+    assert quiz.answer.numeric_params == params and quiz.suggested() is None
+    drawn = instance(quiz.answer, question)
+    assert quiz.check_number(question, drawn.answer * 1.5, store, NOW + timedelta(seconds=20)) \
+        is False
+    assert quiz.graded_by_app and quiz.suggested() == Rating.Again and quiz.revealed
+    quiz.grade(quiz.suggested(), store, NOW + timedelta(seconds=25))
+    wrong = f"{drawn.answer * 1.5:g}"
+    assert store.reviews()[-1].answer == wrong
+    quiz.show(NOW + timedelta(minutes=5), numeric=question, rng=random.Random(5))  # back again
+    drawn = instance(quiz.answer, question)
+    assert quiz.check_number(question, drawn.answer, store, NOW + timedelta(minutes=5, seconds=30))
+    assert quiz.suggested() == Rating.Easy  # right, no hint, within a minute
+    assert quiz.last.text == wrong  # the number given last time
+    plain = QuizSession(["a"], started=NOW)
+    plain.show(NOW)
+    with pytest.raises(ValueError, match="not numeric"):
+        plain.check_number(question, 1.0, store, NOW)
+
+
+@pytest.mark.parametrize("raw, value", [(" 1,024 ", 1024.0), ("1.5e3", 1500.0), ("2 048", 2048.0)])
+def test_read_number_ignores_spaces_and_thousands_commas(raw, value):
+    assert read_number(raw) == value
+
+
+@pytest.mark.parametrize("raw", ["", "a few", "1..2"])
+def test_read_number_refuses_what_is_not_a_number(raw):
+    with pytest.raises(ValueError):
+        read_number(raw)
