@@ -31,7 +31,7 @@ from prep import interview_session as steps
 from prep import schedule
 from prep.interview import Answer
 from prep.numeric import draw
-from prep.store import Review, Store
+from prep.store import Store
 
 _MS_PER_S = 1000
 
@@ -50,18 +50,6 @@ class PastAnswer:
 
     text: str
     reviewed: datetime
-
-
-def last_answer(reviews: Iterable[Review], question_ids: Iterable[str]) -> PastAnswer | None:
-    """The latest review of any of ``question_ids`` with a typed answer, or None."""
-    ids = set(question_ids)
-    latest = None
-    for review in reviews:
-        typed = (review.answer or "").strip()
-        if review.question_id in ids and typed and (latest is None or
-                                                    review.reviewed >= latest.reviewed):
-            latest = PastAnswer(review.answer, review.reviewed)
-    return latest
 
 
 @dataclass
@@ -163,7 +151,8 @@ class QuizSession:
             self.revealed_at = now
             self.show(now)
             steps.reveal(self.answer, now)
-            self.last = last_answer(store.reviews(), self._ids(qid))
+            latest = store.latest_answer(self._ids(qid))
+            self.last = PastAnswer(*latest) if latest is not None else None
         return self.outcomes
 
     def grade(self, rating: Rating, store: Store, now: datetime) -> Graded:

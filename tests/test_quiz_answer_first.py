@@ -152,3 +152,33 @@ def test_a_numeric_question_draws_numbers_and_the_app_grades_the_learners_number
     (review,) = Store(settings.db_path()).reviews()
     assert (review.question_id, review.rating, review.answer) == ("iv-window-keys", Rating.Hard,
                                                                   f"{right}")
+
+
+def test_an_answer_typed_in_a_mock_interview_is_offered_at_the_next_quiz_review():
+    import random
+
+    from prep.bank import load_bank
+    from prep.interview_plan import plan
+
+    questions = load_bank(BANK_DIR).questions
+    seed = next(s for s in range(100)
+                if plan(questions, random.Random(s), sections=["basics"], count=1)[0]
+                == "iv-why-sqrt")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page("pages/7_Mock_interview.py").run()
+    at.multiselect(key="iv_sections").set_value(["basics"]).run()
+    at.number_input(key="iv_count").set_value(1).run()
+    at.number_input(key="iv_seed").set_value(seed).run()
+    at.button(key="iv_start").click().run()
+    at.text_area[0].set_value("said in the interview").run()
+    at.button(key="iv_reveal").click().run()
+    at.button(key="iv_grade_3").click().run()
+    assert not at.exception, at.exception
+    assert Store(settings.db_path()).reviews()[0].answer == "said in the interview"
+    at.switch_page(PAGE).run()
+    start_why_sqrt(at, answer_first=False, due_only=False)
+    at.button(key="quiz_reveal").click().run()
+    (last,) = [e for e in at.expander if e.label.startswith("Your last answer (")]
+    assert "said in the interview" in "\n".join(m.value for m in last.markdown)

@@ -11,8 +11,8 @@ from fsrs import Card, Rating, State
 
 from prep import schedule
 from prep.interview_session import instance, read_number
-from prep.quiz import PastAnswer, QuizSession, last_answer
-from prep.store import Review, Store
+from prep.quiz import QuizSession
+from prep.store import Store
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BANK_ORDER = [f"q{i:02d}" for i in range(30)]
@@ -173,18 +173,18 @@ def test_the_next_review_of_a_card_offers_the_latest_typed_answer(tmp_path):
     plain.grade(Rating.Good, store, later)  # nothing typed: the last answer stays
     plain.reveal(store, later)
     assert plain.last.text == "the old id's answer"  # history of the merged id
-    assert QuizSession(["a"], started=later).reveal(store, later) and \
-        last_answer(store.reviews(), ["a"]).text == "second try"
 
 
-def test_last_answer_skips_blank_answers_and_other_questions():
-    def review(qid: str, answer: str | None, minute: int) -> Review:
-        return Review(minute, qid, Rating.Good, NOW + timedelta(minutes=minute), None,
-                      Card(), answer)
-    reviews = [review("a", "early", 1), review("a", "   ", 2), review("b", "other", 3),
-               review("a", None, 4)]
-    assert last_answer(reviews, ["a"]) == PastAnswer("early", NOW + timedelta(minutes=1))
-    assert last_answer(reviews, ["c"]) is None
+def test_latest_answer_skips_blank_answers_and_other_questions(tmp_path):
+    store = Store(tmp_path / "p.sqlite3")
+    for minute, (qid, answer) in enumerate([("a", "early"), ("a", "   "), ("b", "other"),
+                                            ("a", None)], start=1):
+        when = NOW + timedelta(minutes=minute)
+        card = schedule.preview(schedule.new_card(qid, when), when)[Rating.Good].card
+        store.record(qid, Rating.Good, card, when, answer=answer)
+    assert store.latest_answer(["a"]) == ("early", NOW + timedelta(minutes=1))
+    assert store.latest_answer(["a", "b"]) == ("other", NOW + timedelta(minutes=3))
+    assert store.latest_answer(["c"]) is None and store.latest_answer([]) is None
 
 
 def test_undo_forgets_the_ticks_and_starts_the_card_again(tmp_path):
