@@ -43,10 +43,10 @@ def blur(page) -> None:
 
 
 def choose_why_sqrt(page) -> None:
-    """Type the tag into the tags picker and take it with Enter (keyboard)."""
+    """Type into the tags picker, then click the one tag it offers."""
     page.locator(".st-key-quiz_tags input").click()
     page.keyboard.type("scaled-dot")
-    page.keyboard.press("Enter")
+    page.get_by_role("option", name="scaled-dot-product").click()
     page.keyboard.press("Escape")
     page.get_by_text("1 question selected").wait_for()
     wait_idle(page)
@@ -64,6 +64,7 @@ def test_answer_first_quiz_by_keyboard_and_mouse(app_server, page, artifacts, tm
     page.locator(".st-key-quiz_answer_first label").click()            # the switch, by mouse
     wait_idle(page)
     start(page)
+    assert "iv-why-sqrt" in page.locator(".st-key-quiz_card").inner_text()
     box = page.locator(".st-key-quiz_card textarea")
     box.click()
     page.keyboard.type(WORDS + FORMULA)
