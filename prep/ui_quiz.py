@@ -150,10 +150,18 @@ def _number(session: QuizSession, question: Question, store: Store) -> None:
                        check_args=(store, key, question), on_hint=hint)
 
 
+def _typed(key: str) -> None:
+    _act(lambda session: session.type_answer(str(st.session_state.get(key) or "")))
+
+
 def _answer_box(session: QuizSession) -> None:
+    """The answer box, filled again from the session after a page switch, and its preview."""
     key = _box_key(session)
-    typed = rubrics.answer_area(key, placeholder=t("先写下你会怎么回答，再点“显示答案”。",
-                                                   "Write what you would say, then reveal."))
+    if key not in st.session_state:
+        st.session_state[key] = session.answer.text
+    typed = rubrics.answer_area(key, on_change=_typed, args=(key,),
+                                placeholder=t("先写下你会怎么回答，再点“显示答案”。",
+                                              "Write what you would say, then reveal."))
     if typed.strip():
         st.caption(t("预览（离开输入框或按 Ctrl+Enter 时更新）：",
                      "Preview (updated when you leave the box or press Ctrl+Enter):"))

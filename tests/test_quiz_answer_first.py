@@ -125,6 +125,15 @@ def test_the_answer_first_option_is_kept_across_pages():
     assert at.toggle(key="quiz_answer_first").value is True
 
 
+def test_a_half_typed_answer_survives_a_page_switch():
+    at = open_quiz("en")
+    start_why_sqrt(at, answer_first=True)
+    at.text_area[0].set_value("half of my answer").run()
+    at.switch_page("pages/1_Browse.py").run()
+    at.switch_page(PAGE).run()
+    assert at.text_area[0].value == "half of my answer"
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_numeric_question_draws_numbers_and_the_app_grades_the_learners_number(lang):
     at = open_quiz(lang)
