@@ -2,6 +2,9 @@
 
 Keyboard: Space reveals, 1-4 grade Again/Hard/Good/Easy, U undoes the last grade; with a button
 focused, Space presses that button (prep.ui_keys). A card graded Again comes back in the session.
+Answer first (an option of the set-up): type an answer, reveal, tick the key points it made;
+the suggested grade is starred on the buttons and the typed answer is kept with the review
+(prep.ui_quiz, prep.quiz).
 """
 
 from datetime import UTC, datetime
@@ -9,16 +12,13 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from prep import schedule, study, ui, ui_keys, ui_question, ui_store
-from prep.bank import moved_ids
+from prep import ui_quiz as quiz
 from prep.i18n import Text
 from prep.quiz import QuizSession
 from prep.store import StoreError
 
 lang = ui.setup_page("自测", "Quiz", layout="centered")
 bank = ui.bank()
-SESSION = "quiz_session"
-GRADE_KEYS = {rating: str(int(rating)) for rating in schedule.RATINGS}  # "1".."4"
-GRADE_COLOURS = {schedule.Rating.Again: "red", schedule.Rating.Good: "green"}
 DEFAULT_COUNT = 10
 MAX_COUNT = 200
 
@@ -27,14 +27,6 @@ ui_keys.keyboard_guard()  # Space presses a focused button; no key hints on touc
 store = ui_store.store()
 if store is None:
     st.stop()
-
-
-def _act(action) -> None:
-    """Run a callback's store action; a StoreError becomes a message, the session is kept."""
-    try:
-        action()
-    except StoreError as exc:
-        st.session_state["quiz_error"] = exc
 
 
 def _plural(n: int, noun: str) -> str:
@@ -47,35 +39,8 @@ def _short(text: str, length: int = 60) -> str:
     return text if len(text) <= length else text[:length].rstrip() + "…"
 
 
-def _start(question_ids: list[str]) -> None:
-    st.session_state[SESSION] = QuizSession(list(question_ids), started=datetime.now(UTC),
-                                            moved=moved_ids(bank))
-
-
-def _reveal() -> None:
-    _act(lambda: st.session_state[SESSION].reveal(store, datetime.now(UTC)))
-
-
-def _grade(rating: schedule.Rating) -> None:
-    _act(lambda: st.session_state[SESSION].grade(rating, store, datetime.now(UTC)))
-
-
-def _undo() -> None:
-    _act(lambda: st.session_state[SESSION].undo(store))
-
-
-def _finish() -> None:
-    st.session_state[SESSION].finish(datetime.now(UTC))
-
-
-def _new_quiz() -> None:
-    st.session_state.pop(SESSION, None)
-
-
-if "quiz_error" in st.session_state:
-    ui_store.show_store_error(st.session_state.pop("quiz_error"))
-
-session: QuizSession | None = st.session_state.get(SESSION)
+quiz.show_pending_error()
+session: QuizSession | None = st.session_state.get(quiz.SESSION)
 
 if session is None:
     # -- choose what to study --------------------------------------------------------------
@@ -96,6 +61,7 @@ if session is None:
             False: Text("全部（包括未到期的）", "Everything (study ahead)"),
         }),
     )
+    quiz.answer_first_option()
     selected = chosen.ids(bank)
     now = datetime.now(UTC)
     queue = schedule.pick_cards(selected, cards, now, count=int(count), due_only=due_only,
@@ -108,8 +74,8 @@ if session is None:
         f"{counts.new} new. This quiz: {_plural(len(queue), 'card')}.",
     ))
     if queue:
-        st.button(ui.t("开始", "Start"), key="quiz_start", type="primary", on_click=_start,
-                  args=(queue,), icon=":material/play_arrow:")
+        st.button(ui.t("开始", "Start"), key="quiz_start", type="primary", on_click=quiz.start,
+                  args=(queue, bank), icon=":material/play_arrow:")
     else:
         st.info(ui.t("所选范围内现在没有要学的卡片。可以选择“全部”提前学习。",
                      "Nothing is due in this selection right now. Choose “Everything” to study "
@@ -138,8 +104,8 @@ if session.done:
     with st.container(horizontal=True):
         if session.grades:
             st.button(ui.t("撤销上一次评分", "Undo last grade"), key="quiz_undo",
-                      on_click=_undo, shortcut="U", icon=":material/undo:")
-        st.button(ui.t("再来一轮", "New quiz"), key="quiz_new", on_click=_new_quiz,
+                      on_click=quiz.undo, args=(store,), shortcut="U", icon=":material/undo:")
+        st.button(ui.t("再来一轮", "New quiz"), key="quiz_new", on_click=quiz.new_quiz,
                   type="primary", icon=":material/replay:")
     ui.page_link("pages/6_Progress.py", "查看学习进度", "See your progress", ":material/insights:")
     st.stop()
@@ -149,41 +115,26 @@ question = bank.question(session.current)
 if question is None:  # the bank changed under a running quiz: skip the vanished question
     session.queue.pop(session.index)
     st.rerun()
-session.show(datetime.now(UTC))
 st.progress(session.index / len(session.queue),
             text=ui.t(f"第 {session.index + 1} / {len(session.queue)} 张",
                       f"Card {session.index + 1} of {len(session.queue)}"))
-with st.container(border=True, key="quiz_card"):
-    ui_question.question_badges(question)
-    ui_question.question_text(question)
-    if session.revealed:
-        st.divider()
-        ui_question.answer_block(question, explanation=False)
-
-if not session.revealed:
+quiz.card(session, question, store)
+if not session.revealed and question.numeric is None:
     st.button(ui.t("显示答案", "Show answer"), key="quiz_reveal", type="primary",
-              on_click=_reveal, shortcut="Space", icon=":material/visibility:",
-              width="stretch")
-else:
-    st.caption(ui.t("你答得怎么样？按钮上是下次复习的间隔。",
-                    "How well did you know it? Each button shows when you would see it again."))
-    grade_columns = st.columns(len(schedule.RATINGS))
-    for column, rating in zip(grade_columns, schedule.RATINGS, strict=True):
-        interval = schedule.format_interval(session.outcomes[rating].interval, lang)
-        label = f"{ui.tr(schedule.RATING_NAMES[rating])} · {interval}"
-        colour = GRADE_COLOURS.get(rating)  # as Anki: Again red, Good green; buttons neutral
-        column.button(f":{colour}[{label}]" if colour else label, key=f"quiz_grade_{int(rating)}",
-                      on_click=_grade, args=(rating,), shortcut=GRADE_KEYS[rating],
-                      type="secondary", width="stretch")
+              on_click=quiz.reveal, args=(store,), shortcut="Space",
+              icon=":material/visibility:", width="stretch")
+elif session.revealed:
+    quiz.grade_row(session, store)
+    quiz.last_answer(session)
     with st.expander(ui.t("解析、代码与参考", "Explanation, code and references"),
                      key="quiz_explanation"):
         ui_question.explanation_block(question)
 
 with st.container(horizontal=True):
     if session.grades:
-        st.button(ui.t("撤销上一次评分", "Undo last grade"), key="quiz_undo", on_click=_undo,
-                  shortcut="U", icon=":material/undo:")
-    st.button(ui.t("结束本轮", "End quiz"), key="quiz_end", on_click=_finish,
+        st.button(ui.t("撤销上一次评分", "Undo last grade"), key="quiz_undo", on_click=quiz.undo,
+                  args=(store,), shortcut="U", icon=":material/undo:")
+    st.button(ui.t("结束本轮", "End quiz"), key="quiz_end", on_click=quiz.finish,
               icon=":material/stop:")
 with st.container(key=ui_keys.HINTS_KEY):  # hidden on touch screens
     st.caption(ui.t("键盘：空格 显示答案 · 1–4 评分 · U 撤销（焦点在按钮上时，空格按下该按钮）",

@@ -98,6 +98,12 @@ def check_number(answer: Answer, question: object, value: float, now: datetime) 
     return answer.correct
 
 
+def read_number(raw: str) -> float:
+    """A typed number: spaces and thousands commas ignored ("1,024" -> 1024.0, "1.5e3" ->
+    1500.0). Raises ValueError when it is not one (``float``'s own message)."""
+    return float(str(raw).strip().replace(",", "").replace(" ", ""))
+
+
 def suggested(answer: Answer) -> Rating:
     """The grade the app suggests (rubric) or gives (numeric) for a revealed answer."""
     elapsed = timedelta(seconds=answer.seconds)

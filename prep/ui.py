@@ -34,6 +34,7 @@ KEPT_WIDGETS = (
     "browse_query", "browse_sections", "browse_tags", "browse_difficulty", "browse_type",
     "browse_reading",
     "quiz_sections", "quiz_tags", "quiz_difficulty", "quiz_count", "quiz_due_only",
+    "quiz_answer_first",
 )
 
 

@@ -27,17 +27,16 @@ import streamlit as st
 
 from prep import interview_session as steps
 from prep import schedule, settings
-from prep.i18n import Text
+from prep import ui_rubric as rubrics
 from prep.interview import Answer, Interview
 from prep.interview_store import StoreInterviews, new_interview_id
 from prep.store import Store, StoreError
-from prep.ui import lang, markdown, t, tr
+from prep.ui import markdown, t, tr
 from prep.ui_store import learner, open_store, show_store_error
 
 STATE = "iv_run"          # (interview id, Interview) of this session, as last saved
 DONE = "iv_done"          # (interview id, Interview) just finished: its report is shown
 ERROR = "iv_error"        # a StoreError or a message from a callback, shown by the next run
-SUGGESTED = Text("建议的评分", "The suggested grade")
 OUTCOMES = "iv_outcomes"  # (answer key, previewed fsrs outcomes): what the buttons show is stored
 
 
@@ -176,11 +175,9 @@ def answer_box(answer: Answer, index: int) -> None:
     key = _key(index)
     if f"{key}_text" not in st.session_state:
         st.session_state[f"{key}_text"] = answer.text
-    st.text_area(t("你的回答（Markdown，公式写成 `$...$`）",
-                   "Your answer (Markdown, formulas as `$...$`)"),
-                 key=f"{key}_text", height=180, on_change=_typed, args=(f"{key}_text",),
-                 placeholder=t("像面试时那样说出来，再点“显示答案”。",
-                               "Say it as you would in the interview, then reveal."))
+    rubrics.answer_area(f"{key}_text", on_change=_typed, args=(f"{key}_text",),
+                        placeholder=t("像面试时那样说出来，再点“显示答案”。",
+                                      "Say it as you would in the interview, then reveal."))
     st.caption(t("离开输入框、按 Ctrl+Enter 或点任一按钮时保存。",
                  "Saved when you leave the box, press Ctrl+Enter or click any button."))
 
@@ -188,17 +185,9 @@ def answer_box(answer: Answer, index: int) -> None:
 def rubric(question, answer: Answer, index: int) -> None:
     """After the reveal: your answer beside the model answer, and the key points to tick."""
     key = _key(index)
-    mine, model = st.columns(2)
-    with mine.container(border=True, key="iv_mine"):
-        st.markdown(f"**{t('你的回答', 'Your answer')}**")
-        markdown(answer.text or t("（没有作答）", "(no answer typed)"))
-    with model.container(border=True, key="iv_model"):
-        st.markdown(f"**{t('参考答案', 'Model answer')}**")
-        markdown(tr(question.answer))
-    st.markdown(f"**{t('你的回答包含了哪些要点？', 'Which key points did your answer make?')}**")
-    for i, point in enumerate(question.key_points or []):
-        st.session_state.setdefault(f"{key}_p{i}", i in answer.ticked)
-        st.checkbox(tr(point), key=f"{key}_p{i}", on_change=_ticks, args=(key, answer.total_points))
+    rubrics.side_by_side(answer.text, question.answer, "iv")
+    rubrics.checklist(question.key_points or [], key, answer.ticked, on_change=_ticks,
+                      args=(key, answer.total_points))
 
 
 def _preview(store: Store, answer: Answer, index: int) -> dict:
@@ -217,7 +206,7 @@ def _grade(store: Store, rating: schedule.Rating) -> None:
             return
         outcome = st.session_state[OUTCOMES][1][rating]
         store.record(answer.question_id, rating, outcome.card, _now(),
-                     duration_ms=int(answer.seconds * 1000))
+                     duration_ms=int(answer.seconds * 1000), answer=answer.text.strip() or None)
         steps.finish_answer(answer, rating)
     try:
         _step(act)
@@ -236,22 +225,15 @@ def grade_buttons(store: Store, answer: Answer, index: int) -> None:
     suggested = steps.suggested(answer)
     ratings = [suggested] if answer.correct is not None else list(schedule.RATINGS)
     if answer.correct is None:
-        name = tr(schedule.RATING_NAMES[suggested])
-        st.caption(t(f"按你勾选的要点，建议评为“{name}”（带星号的按钮）；你可以选别的。"
-                     "按钮上是下次复习的间隔。",
-                     f"Your ticks suggest {name} (the starred button); you may press another. "
-                     "Each button shows the next review."))
-    for column, rating in zip(st.columns(len(ratings)), ratings, strict=True):
+        rubrics.suggestion_caption(suggested)
+    labels = {}
+    for rating in ratings:
         label = (f"{tr(schedule.RATING_NAMES[rating])} · "
                  f"{schedule.format_interval(outcomes[rating].interval, t('zh', 'en'))}")
         if answer.correct is not None:
             label = t(f"记为 {label}，继续", f"Record {label} and continue")
-        chosen = rating == suggested
-        column.button(label, key=f"iv_grade_{int(rating)}", on_click=_grade,
-                      args=(store, rating), shortcut=str(int(rating)), width="stretch",
-                      type="primary" if chosen else "secondary",
-                      icon=":material/star:" if chosen else None,
-                      help=SUGGESTED.pick(lang()) if chosen else None)
+        labels[rating] = label
+    rubrics.grade_buttons(labels, suggested, key="iv_grade", on_click=_grade, args=(store,))
 
 
 def _hint() -> None:
@@ -259,12 +241,11 @@ def _hint() -> None:
 
 
 def _check(key: str, question) -> None:
-    raw = str(st.session_state.get(key) or "").strip().replace(",", "").replace(" ", "")
+    raw = str(st.session_state.get(key) or "")
     try:
-        value = float(raw)
+        value = steps.read_number(raw)
     except ValueError:
-        st.session_state[ERROR] = t(f"“{raw}” 不是一个数，请输入数字（例如 132 或 1.5e3）。",
-                                    f"“{raw}” is not a number; type one (e.g. 132 or 1.5e3).")
+        st.session_state[ERROR] = rubrics.not_a_number(raw)
         return
     _step(lambda run, a: steps.check_number(a, question, value, _now()) if a else None)
 
@@ -275,27 +256,10 @@ def numeric(question, answer: Answer, index: int) -> None:
     markdown(tr(drawn.question))
     key = f"{_key(index)}_number"
     if not answer.revealed:
-        st.text_input(t(f"你的答案（{drawn.unit.zh}）", f"Your answer ({drawn.unit.en})"),
-                      key=key, placeholder="132")
-        if answer.hint_used:
-            st.info(t("第一步：", "First step: ") + tr(drawn.steps[0]))
-        with st.container(horizontal=True):
-            st.button(t("核对", "Check"), key="iv_check", type="primary", on_click=_check,
-                      args=(key, question), icon=":material/check:")
-            if not answer.hint_used:
-                st.button(t("显示第一步（算作提示）", "Show first step (counts as a hint)"),
-                          key="iv_hint", on_click=_hint, icon=":material/lightbulb:")
-        return
-    unit = tr(drawn.unit)
-    if answer.correct:
-        st.success(t(f"正确：{drawn.answer:g} {unit}", f"Right: {drawn.answer:g} {unit}"))
+        rubrics.number_box(drawn, answer, key=key, prefix="iv", on_check=_check,
+                           check_args=(key, question), on_hint=_hint)
     else:
-        st.error(t(f"不对：答案是 {drawn.answer:g} {unit}（你答的是 {answer.numeric_value:g}）",
-                   f"Not quite: the answer is {drawn.answer:g} {unit} (you said "
-                   f"{answer.numeric_value:g})"))
-    st.markdown(f"**{t('解题步骤', 'Worked solution')}**")
-    for number, step in enumerate(drawn.steps, 1):
-        markdown(f"{number}. {tr(step)}")
+        rubrics.number_result(drawn, answer)
 
 
 def skip_vanished() -> None:

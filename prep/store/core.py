@@ -120,6 +120,16 @@ class Store:
                        answer, uid)
                 for rid, qid, rating, when, duration, after, answer, uid in rows]
 
+    def latest_answer(self, question_ids: list[str]) -> tuple[str, datetime] | None:
+        """The latest typed answer (not blank) among these questions' reviews, and when."""
+        c = REVIEWS.c
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(c.answer, c.reviewed).where(
+                c.user == self.user, c.question_id.in_(question_ids), c.answer.is_not(None),
+                sa.func.trim(c.answer) != "").order_by(c.reviewed.desc(), c.id.desc())
+                .limit(1)).first()
+        return (row[0], dt(row[1])) if row else None
+
     def review_count(self) -> int:
         with self.db.read() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(REVIEWS)
