@@ -57,21 +57,24 @@ def test_highlight_marks_whole_words_as_one_run_and_never_inside_formulas_or_cod
 # query -> (the question that must come first or None, ids acceptable in the top three). Each
 # acceptable id was checked by reading its question: it is about what the query names.
 KV_CACHE = {"inf-kv-cache-size", "num-kv-cache-gqa", "inf-mqa-gqa-cache",
-            "inf-why-cache-k-and-v-not-q", "code-kv-cache-decoding", "num-kv-cache-max-tokens"}
+            "inf-why-cache-k-and-v-not-q", "code-kv-cache-decoding", "num-kv-cache-max-tokens",
+            "inf-cross-layer-kv-sharing", "inf-kv-cache-compression", "mh-kv-bytes-mha-gqa-mla"}
 ROPE = {"pos-rope-rotation", "code-rope", "pos-rope-layout-bug", "num-rope-angle",
         "num-rope-wavelength"}
 MASKS = {"mask-padding-vs-causal", "mask-broadcast-shapes", "mask-sdpa-vs-mha-convention",
          "code-padding-mask", "code-causal-mask", "code-sdpa-with-mask", "mask-prefix-lm",
-         "mask-fp16-neg-1e9", "mask-after-softmax-bug", "mask-fully-masked-row-nan"}
+         "mask-fp16-neg-1e9", "mask-after-softmax-bug", "mask-fully-masked-row-nan",
+         "mask-flex-attention-block-mask"}
+FLASH = {"eff-flash-attention-io", "eff-flash-attention-2-3", "code-tiled-online-softmax",
+         "eff-attention-memory-flops", "eff-flash-backward-recompute",
+         "fr-flashattention-3-hopper", "fr-flashattention-4-blackwell"}
 EXPECTED_TOP3 = {
     "KV cache": (None, KV_CACHE),
     "KV 缓存": (None, KV_CACHE),
     "为什么除以根号 d_k": ("fund-why-sqrt-dk", None),
     "RoPE": (None, ROPE),
     "旋转位置编码": (None, ROPE),
-    "FlashAttention": ("eff-flash-attention-io", {
-        "eff-flash-attention-io", "eff-flash-attention-2-3", "code-tiled-online-softmax",
-        "eff-attention-memory-flops", "eff-flash-backward-recompute"}),
+    "FlashAttention": (None, FLASH),  # every one of them is a FlashAttention question
     "padding mask": (None, {"mask-padding-vs-causal", "mask-broadcast-shapes",
                             "mask-sdpa-vs-mha-convention", "code-padding-mask"}),
     "GQA": (None, {"mh-mqa-gqa", "inf-mqa-gqa-cache", "code-gqa-repeat-kv", "num-kv-cache-gqa",
