@@ -5,6 +5,10 @@ ATTN_PREP_DB_URL     a database URL for a host serving many learners, e.g.
                      postgresql+psycopg://user:pass@host/db; when both are set, the URL wins
 ATTN_PREP_CONTENT    folder of the question bank's YAML files (default: content/ beside the code)
 ATTN_PREP_PRACTICE   "off" switches the Practice page (running learners' code) off
+ATTN_PREP_JAIL       Practice's jail: auto (default: bubblewrap, else Landlock, else none),
+                     bubblewrap, landlock or none (read by prep.judge.jail; a forced backend that
+                     cannot run here runs nothing and says why)
+ATTN_PREP_JAIL_UID   the unprivileged uid a root server drops learner code to (default 65534)
 ATTN_PREP_USER_KEY   for a host serving many learners: the ``st.user`` key that names a learner
                      (e.g. "email", filled by an auth proxy through ``server.trustedUserHeaders``
                      or by ``st.login``); unset, everyone is the one local learner
