@@ -35,39 +35,23 @@ from __future__ import annotations
 
 import math
 import re
-from functools import cache
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from bank_text import bank, question_text
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.attention.bias import causal_lower_right
 from torch.utils.flop_counter import FlopCounterMode
 
 from attention.masks import sliding_window_mask
-from prep.bank import load_bank
 
 SEED = 0
 GIB, MIB = 2**30, 2**20
 
 
 
-CONTENT = Path(__file__).resolve().parents[1] / "content"
-
-
-@cache
-def _bank():
-    return load_bank(CONTENT)
-
-
-def _question_text(question_id: str) -> str:
-    """Every text of a question; a renamed or deleted id fails loudly here."""
-    q = _bank().question(question_id)
-    assert q is not None, f"question {question_id!r} was renamed or deleted; update this claim test"
-    parts = [q.question, q.answer, q.explanation, *q.key_points]
-    return "\n".join(t[lang] for t in parts for lang in ("zh", "en"))
 
 
 def test_attention_flops_are_4_n2_d():
@@ -173,17 +157,17 @@ def test_sliding_window_reach_is_layers_times_window_minus_one(window, layers):
     assert torch.equal(_window_mask(n, window), sliding_window_mask(n, window))
     reach = torch.linalg.matrix_power(_window_mask(n, window).double(), layers)[-1] > 0
     assert n - 1 - int(reach.nonzero().min()) == layers * (window - 1)
-    text = _question_text("eff-sliding-window-sparse")
+    text = question_text("eff-sliding-window-sparse")
     assert "\\ell(w-1)+1" in text and "sliding_window_mask" in text
 
 
 def test_sliding_window_question_and_code_sliding_window_use_the_package_definition():
     for question_id in ("eff-sliding-window-sparse", "code-sliding-window"):
-        q = _bank().question(question_id)
+        q = bank().question(question_id)
         assert q is not None, question_id
         namespace: dict = {}
         exec(compile(q.code, f"<{question_id}>", "exec"), namespace)
-    eff = _bank().question("eff-sliding-window-sparse")
+    eff = bank().question("eff-sliding-window-sparse")
     namespace = {}
     exec(compile(eff.code, "<eff>", "exec"), namespace)
     for n, w in ((9, 1), (9, 3), (12, 12), (7, 20)):
@@ -197,7 +181,7 @@ def test_mistral_theoretical_span_and_rolling_cache():
     # bank's w-keys definition its window is w = W + 1, not w = W (131041 was the wrong count).
     w = window + 1
     assert layers * (w - 1) == 131_072 and layers * (w - 1) + 1 == 131_073
-    text = _question_text("eff-sliding-window-sparse")
+    text = question_text("eff-sliding-window-sparse")
     assert "131073" in text and "4097" in text and "131041" not in text
     assert tokens // window == 8
     # A rolling buffer: position i goes to slot i % W and holds exactly the last W keys.
@@ -399,7 +383,7 @@ def _keys_seen_brute_force(i: int, window: int, sinks: int) -> int:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_keys_seen_formula_matches_brute_force_and_the_questions_function(seed):
-    q = _bank().question("eff-window-sinks-keys-seen")
+    q = bank().question("eff-window-sinks-keys-seen")
     namespace: dict = {}
     exec(compile(q.code, "<eff-window-sinks-keys-seen>", "exec"), namespace)
     g = torch.Generator().manual_seed(seed)
@@ -418,7 +402,7 @@ def test_keys_seen_worked_answers_and_cache_slots():
 
     assert (seen(100), seen(4097), seen(10000), seen(10**6)) == (101, 4098, 4100, 4100)
     assert 4096 + 4 == 4100 and 10000 + 1 == 10001
-    text = _question_text("eff-window-sinks-keys-seen")
+    text = question_text("eff-window-sinks-keys-seen")
     for figure in ("101", "4098", "4100", "10001"):
         assert figure in text
 
@@ -433,7 +417,7 @@ def test_torch_lists_opt_in_fa3_and_fa4_with_none_active():
     assert attn.list_flash_attention_impls() == ["FA3", "FA4"]
     assert attn.current_flash_attention_impl() is None
     assert callable(attn.activate_flash_attention_impl)
-    text = _question_text("eff-sdpa-backends-is-causal")
+    text = question_text("eff-sdpa-backends-is-causal")
     assert "list_flash_attention_impls" in text and "['FA3', 'FA4']" in text
     assert "not measured on a GPU here" in text
 
@@ -449,11 +433,11 @@ def test_fa3_needs_sm90_and_fa4_sm90_or_sm100_per_torch_source():
     assert 'module_path: str = "flash_attn_interface"' in fa3
     assert 'module_path: str = "flash_attn.cute.interface"' in fa4
     for question_id in ("eff-sdpa-backends-is-causal", "eff-flash-attention-2-3"):
-        text = _question_text(question_id)
+        text = question_text(question_id)
         assert re.search(r"9\.0 or 10\.0", text), question_id
 
 
 def test_flash_attention_versions_question_says_gpu_figures_are_cited():
-    text = _question_text("eff-flash-attention-2-3")
+    text = question_text("eff-flash-attention-2-3")
     assert "FlashInfer" in text and "FlashMLA" in text and "FA4" in text
     assert "did not measure them" in text

@@ -39,16 +39,13 @@ Checked claims (question id: claim):
 from __future__ import annotations
 
 import math
-from functools import cache
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from bank_text import question_text
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
-
-from prep.bank import load_bank
 
 N_SAMPLES = 20_000
 N_KEYS = 32
@@ -381,19 +378,6 @@ def test_cross_attention_weights_are_l_by_s_and_output_follows_queries():
 # Each test below names the question whose text states the claim; a renamed or deleted id fails
 # here loudly (through _question_text), and so does a number that is no longer in the text.
 
-CONTENT = Path(__file__).resolve().parents[1] / "content"
-
-
-@cache
-def _bank():
-    return load_bank(CONTENT)
-
-
-def _question_text(question_id: str) -> str:
-    q = _bank().question(question_id)
-    assert q is not None, f"question {question_id!r} was renamed or deleted; update this claim test"
-    parts = [q.question, q.answer, q.explanation, *q.key_points]
-    return "\n".join(t[lang] for t in parts for lang in ("zh", "en"))
 
 
 # -------------------------------------------------------------- fund-design-attention-model
@@ -432,7 +416,7 @@ def test_design_budget_parameter_counts():
     embedding = sum(p.numel() for p in embeddings.parameters())
     assert round(embedding / 1e9, 2) == 0.53
     assert round((layers + 2 * embedding) / 1e9, 2) == 8.03
-    text = _question_text("fund-design-attention-model")
+    text = question_text("fund-design-attention-model")
     for figure in ("41.9", "176.2", "6.98", "0.53", "8.03"):
         assert figure in text
 
@@ -451,7 +435,7 @@ def test_design_budget_flops_per_token_and_attention_core():
     with FlopCounterMode(display=False) as counter:
         torch.softmax(q @ k.transpose(-2, -1) / d_h**0.5, dim=-1) @ v   # (1, H, 1, d_h)
     assert counter.get_total_flops() == 4 * n * heads * d_h
-    text = _question_text("fund-design-attention-model")
+    text = question_text("fund-design-attention-model")
     for figure in ("14.0", "0.134", "4.3"):
         assert figure in text
 
@@ -464,7 +448,7 @@ def test_design_budget_kv_cache_bytes():
     assert per_token * 8192 == 2**30                                  # 1 GiB per 8192 tokens
     mha = 2 * LAYERS8B * HEADS8B * DH8B * 2
     assert mha == 4 * per_token and mha * 8192 == 4 * 2**30           # MHA: 4x, 4 GiB
-    text = _question_text("fund-design-attention-model")
+    text = question_text("fund-design-attention-model")
     assert "128 KiB" in text and "1 GiB" in text and "4 GiB" in text
 
 
@@ -472,12 +456,12 @@ def test_swiglu_at_8_over_3_d_matches_a_4d_gelu_ffn_and_llama3_uses_3_5_d():
     d = 3 * 512
     assert 3 * d * (8 * d // 3) == 2 * d * (4 * d)                  # same parameter count
     assert FFN8B == 3.5 * D8B
-    text = _question_text("fund-design-attention-model")
+    text = question_text("fund-design-attention-model")
     assert "14336" in text and "3.5d" in text and "\\tfrac{8}{3}d" in text
 
 
 def test_design_no_longer_recommends_rope_for_extrapolation():
-    text = _question_text("fund-design-attention-model")
+    text = question_text("fund-design-attention-model")
     assert "preferred when length extrapolation matters" not in text
     assert "RoPE does not extrapolate by itself" in text and "RoPE 不能直接外推" in text
 
@@ -487,7 +471,7 @@ def test_design_no_longer_recommends_rope_for_extrapolation():
 
 def test_bahdanau_is_dated_arxiv_2014_iclr_2015_everywhere_in_fundamentals():
     for question_id in ("fund-attention-filtering", "fund-additive-vs-dot-product"):
-        text = _question_text(question_id)
+        text = question_text(question_id)
         assert "arXiv 2014" in text and "ICLR 2015" in text, question_id
         assert "Bahdanau 2015" not in text and "Bahdanau (2014)" not in text, question_id
 
@@ -500,7 +484,7 @@ def test_bert_attention_dropout_default_is_0_1():
     from transformers import BertConfig
 
     assert BertConfig().attention_probs_dropout_prob == 0.1
-    assert "0.1" in _question_text("fund-attention-dropout")
+    assert "0.1" in question_text("fund-attention-dropout")
 
 
 def test_mha_returns_weights_after_dropout_in_training_mode():
@@ -513,7 +497,7 @@ def test_mha_returns_weights_after_dropout_in_training_mode():
     mha.eval()
     _, weights = mha(x, x, x)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 6))
-    assert "eval()" in _question_text("fund-attention-dropout")
+    assert "eval()" in question_text("fund-attention-dropout")
 
 
 # ------------------------------------------------------------ fund-permutation-equivariance
@@ -529,7 +513,7 @@ def test_a_whole_encoder_layer_without_positions_is_permutation_equivariant():
     torch.testing.assert_close(layer(x[:, perm]), layer(x)[:, perm])
     pooled = layer(x).mean(1)                                          # invariant after pooling
     torch.testing.assert_close(layer(x[:, perm]).mean(1), pooled)
-    assert "FFN" in _question_text("fund-permutation-equivariance")
+    assert "FFN" in question_text("fund-permutation-equivariance")
 
 
 # --------------------------------------------------------------------- fund-tensor-shapes
@@ -550,4 +534,4 @@ def test_wrong_head_split_puts_a_later_token_into_an_earlier_causal_row():
     assert right[:, :, 1:].abs().sum() == 0                     # the token-0 trick passes
     assert only_token0.view(B, H, L, d_h)[:, 1:].abs().sum() == 0   # ...and exposes the bug:
     assert only_token0.view(B, H, L, d_h)[:, 0, 1].abs().sum() > 0  # token 0 spills into row 1
-    assert "(hL + l)/H" in _question_text("fund-tensor-shapes")
+    assert "(hL + l)/H" in question_text("fund-tensor-shapes")

@@ -40,17 +40,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from functools import cache
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from bank_text import bank, question_text
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.attention.bias import causal_lower_right
-
-from prep.bank import load_bank
 
 FP16_MAX = 65504.0
 BIG_NEGATIVE = -1e9
@@ -387,29 +384,16 @@ def test_masking_after_softmax_leaks_padding_and_masking_before_does_not():
 # Each test below names the question whose text states the claim; a renamed or deleted id fails
 # here loudly (through _question_text).
 
-CONTENT = Path(__file__).resolve().parents[1] / "content"
-
-
-@cache
-def _bank():
-    return load_bank(CONTENT)
-
-
-def _question_text(question_id: str) -> str:
-    q = _bank().question(question_id)
-    assert q is not None, f"question {question_id!r} was renamed or deleted; update this claim test"
-    parts = [q.question, q.answer, q.explanation, *q.key_points]
-    return "\n".join(t[lang] for t in parts for lang in ("zh", "en"))
 
 
 def test_is_causal_alignment_question_is_merged_into_the_sdpa_backends_question():
-    q = _bank().question("eff-sdpa-backends-is-causal")
+    q = bank().question("eff-sdpa-backends-is-causal")
     assert q is not None and "mask-is-causal-alignment" in q.aliases
     # The old id is an alias: it opens the kept question (old deep links still work), and no live
     # question keeps that id.
-    assert _bank().question("mask-is-causal-alignment").id == "eff-sdpa-backends-is-causal"
-    assert "mask-is-causal-alignment" not in {x.id for s in _bank().sections for x in s.questions}
-    assert "causal_lower_right" in _question_text("eff-sdpa-backends-is-causal")
+    assert bank().question("mask-is-causal-alignment").id == "eff-sdpa-backends-is-causal"
+    assert "mask-is-causal-alignment" not in {x.id for s in bank().sections for x in s.questions}
+    assert "causal_lower_right" in question_text("eff-sdpa-backends-is-causal")
 
 
 # ---------------------------------------------------------------- mask-fully-masked-row-nan
@@ -424,7 +408,7 @@ def test_cpu_math_and_cpu_flash_kernels_give_zeros_for_fully_masked_rows(backend
     with sdpa_kernel([backend]):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
     assert (out[..., :2, :] == 0).all() and torch.isfinite(out).all()
-    text = _question_text("mask-fully-masked-row-nan")
+    text = question_text("mask-fully-masked-row-nan")
     assert "MATH" in text and "FLASH_ATTENTION" in text and "fp16" in text and "bf16" in text
 
 
@@ -434,13 +418,13 @@ def test_safe_softmax_gives_zeros_for_an_all_minus_inf_row():
     out = torch._safe_softmax(row, -1)
     assert (out[0] == 0).all()
     torch.testing.assert_close(out[1], torch.softmax(row[1], -1))
-    assert "_safe_softmax" in _question_text("mask-fully-masked-row-nan")
+    assert "_safe_softmax" in question_text("mask-fully-masked-row-nan")
 
 
 def test_fully_masked_row_answer_says_cuda_backends_were_not_measured():
     # Cited, not measured: this machine has no GPU, so the CUDA claim is a caveat in the text.
     assert not torch.cuda.is_available()
-    text = _question_text("mask-fully-masked-row-nan")
+    text = question_text("mask-fully-masked-row-nan")
     assert "must be checked" in text and "not measured here" in text and "CUDA" in text
 
 
@@ -460,9 +444,9 @@ def test_fp32_minus_inf_mask_with_zeroed_rows_matches_sdpa_for_fp16_inputs():
     ref = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=keep)
     torch.testing.assert_close(out, ref, atol=2e-3, rtol=2e-3)
     assert (out[0, 1] == 0).all()
-    q_ = _bank().question("mask-fp16-neg-1e9")
+    q_ = bank().question("mask-fp16-neg-1e9")
     assert "train-mask-fill-fp16" in q_.aliases
-    assert "9.98" in _question_text("mask-fp16-neg-1e9")
+    assert "9.98" in question_text("mask-fp16-neg-1e9")
 
 
 # ---------------------------------------------------------- mask-flex-attention-block-mask
@@ -484,7 +468,7 @@ def test_flex_default_block_is_128_and_a_causal_block_mask_skips_the_upper_block
     assert block_mask.full_kv_num_blocks.flatten().tolist() == [0, 1, 2, 3]
     assert block_mask.kv_num_blocks.flatten().tolist() == [1, 1, 1, 1]
     assert block_mask.sparsity() == pytest.approx(100 * 6 / 16)
-    assert "128" in _question_text("mask-flex-attention-block-mask")
+    assert "128" in question_text("mask-flex-attention-block-mask")
 
 
 @pytest.mark.parametrize("seed", [32, 33])
@@ -522,10 +506,10 @@ def test_flex_packed_prefix_lm_matches_sdpa_and_a_float64_reference(seed):
             q[..., sl, :], k[..., sl, :], v[..., sl, :], attn_mask=own)
         torch.testing.assert_close(out[..., sl, :], alone, rtol=1e-5, atol=1e-5)
         start += n
-    assert "mask_mod" in _question_text("mask-flex-attention-block-mask")
+    assert "mask_mod" in question_text("mask-flex-attention-block-mask")
 
 
 def test_flex_attention_exists_in_the_installed_torch_release_2_5_is_cited():
     major, minor = (int(x) for x in torch.__version__.split("+")[0].split(".")[:2])
     assert (major, minor) >= (2, 5)
-    assert "2.5" in _question_text("mask-flex-attention-block-mask")
+    assert "2.5" in question_text("mask-flex-attention-block-mask")

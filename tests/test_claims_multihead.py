@@ -26,17 +26,15 @@ Checked claims (question id: claim):
 from __future__ import annotations
 
 import math
-from functools import cache
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from bank_text import bank, question_text
 from torch.utils.flop_counter import FlopCounterMode
 
 from attention.positional import apply_rope
-from prep.bank import load_bank
 
 SEED = 0
 
@@ -286,26 +284,13 @@ def test_buggy_head_split_puts_later_tokens_in_earlier_rows():
 # Each test below names the question whose text states the claim; a renamed or deleted id fails
 # here loudly (through _question_text).
 
-CONTENT = Path(__file__).resolve().parents[1] / "content"
-
-
-@cache
-def _bank():
-    return load_bank(CONTENT)
-
-
-def _question_text(question_id: str) -> str:
-    q = _bank().question(question_id)
-    assert q is not None, f"question {question_id!r} was renamed or deleted; update this claim test"
-    parts = [q.question, q.answer, q.explanation, *q.key_points]
-    return "\n".join(t[lang] for t in parts for lang in ("zh", "en"))
 
 
 def test_split_heads_question_is_merged_into_fund_tensor_shapes():
-    assert "mh-split-heads-bug" in _bank().question("fund-tensor-shapes").aliases
+    assert "mh-split-heads-bug" in bank().question("fund-tensor-shapes").aliases
     # An alias opens the kept question (old deep links still work); no live question keeps the id.
-    assert _bank().question("mh-split-heads-bug").id == "fund-tensor-shapes"
-    assert "mh-split-heads-bug" not in {x.id for s in _bank().sections for x in s.questions}
+    assert bank().question("mh-split-heads-bug").id == "fund-tensor-shapes"
+    assert "mh-split-heads-bug" not in {x.id for s in bank().sections for x in s.questions}
 
 
 # ------------------------------------------------------------------ mh-latent-attention-mla
@@ -348,7 +333,7 @@ def test_mla_with_rope_path_absorbed_as_mqa_equals_explicit_mha_scaled_by_d_h_pl
     masked = (q_wide @ k_wide.T / math.sqrt(d_h)).masked_fill(~causal, float("-inf"))
     wrong = torch.softmax(masked, -1)
     assert not torch.allclose(torch.einsum("hnc,hdc->hnd", wrong @ latent, w_uv), reference)
-    text = _question_text("mh-latent-attention-mla")
+    text = question_text("mh-latent-attention-mla")
     assert "\\sqrt{192}" in text and "576" in text and "FlashMLA" in text
 
 
@@ -356,7 +341,7 @@ def test_deepseek_v2_absorbed_key_is_576_wide_value_512_and_explicit_key_192():
     d_h, d_r, d_c = 128, 64, 512
     assert d_c + d_r == 576 and d_h + d_r == 192 and 128 + 64 == 192
     assert math.isclose(1 / math.sqrt(d_h + d_r), 192**-0.5)
-    text = _question_text("mh-latent-attention-mla")
+    text = question_text("mh-latent-attention-mla")
     assert "512" in text and "192" in text
 
 
@@ -374,7 +359,7 @@ def test_qk_clip_scaling_rule_caps_a_heads_max_logit_at_tau():
     clipped = (math.sqrt(gamma) * q_c) @ (math.sqrt(gamma) * k_c).T + (gamma * q_r) @ k_r.T
     torch.testing.assert_close(clipped, gamma * logits)
     assert math.isclose(clipped.max().item(), tau)
-    text = _question_text("mh-latent-attention-mla")
+    text = question_text("mh-latent-attention-mla")
     assert "QK-Clip" in text and "\\sqrt{\\gamma_h}" in text
 
 
@@ -382,7 +367,7 @@ def test_mla_rope_key_shared_keeps_cache_independent_of_heads():
     heads, d_r, d_c = 128, 64, 512
     per_head_rope = d_c + heads * d_r                   # what a per-head RoPE key would cost
     assert per_head_rope == 8704 and d_c + d_r == 576
-    assert "128 \\times 64" in _question_text("mh-latent-attention-mla")
+    assert "128 \\times 64" in question_text("mh-latent-attention-mla")
 
 
 # ----------------------------------------------------------------------------- mh-mqa-gqa
@@ -396,8 +381,8 @@ def test_llama2_70b_cache_per_token_is_320_kib_gqa_and_2_5_mib_mha():
     gqa = sum(t.numel() * t.element_size() for t in cache)
     assert gqa == 2 * layers * kv_heads * d_h * fp16 == 320 * 2**10
     assert 2 * layers * query_heads * d_h * fp16 == 2.5 * 2**20 == 8 * gqa
-    assert _bank().question("mh-mqa-gqa").aliases == ["inf-mqa-gqa-cache"]
-    text = _question_text("mh-mqa-gqa")
+    assert bank().question("mh-mqa-gqa").aliases == ["inf-mqa-gqa-cache"]
+    text = question_text("mh-mqa-gqa")
     assert "320 KiB" in text and "2.5 MiB" in text
 
 
@@ -429,7 +414,7 @@ def test_deepseek_v3_kv_bytes_per_token_and_per_128k_sequence():
     assert gib == {"MHA": 488.0, "GQA-8": 30.5, "MQA": 3.8125, "MLA": 8.578125}
     assert round(per_token["MHA"] / per_token["MLA"]) == 57
     assert (V3_DC + V3_DR) / (2 * V3_DH) == 2.25
-    text = _question_text("mh-kv-bytes-mha-gqa-mla")
+    text = question_text("mh-kv-bytes-mha-gqa-mla")
     for figure in ("3997696", "249856", "31232", "70272", "488 GiB", "30.5 GiB", "3.8125 GiB",
                    "8.58 GiB", "2.25", "57", "68.625 KiB", "244 KiB"):
         assert figure in text, figure

@@ -33,15 +33,12 @@ Checked claims (question id: claim):
 from __future__ import annotations
 
 import math
-from functools import cache
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-from prep.bank import load_bank
+from bank_text import bank, question_text
 
 SEED = 0
 BASE = 10000.0
@@ -339,27 +336,14 @@ def test_2d_sincos_dot_product_depends_only_on_offsets():
 # Each test below names the question whose text states the claim; a renamed or deleted id fails
 # here loudly (through _question_text).
 
-CONTENT = Path(__file__).resolve().parents[1] / "content"
-
-
-@cache
-def _bank():
-    return load_bank(CONTENT)
-
-
-def _question_text(question_id: str) -> str:
-    q = _bank().question(question_id)
-    assert q is not None, f"question {question_id!r} was renamed or deleted; update this claim test"
-    parts = [q.question, q.answer, q.explanation, *q.key_points]
-    return "\n".join(t[lang] for t in parts for lang in ("zh", "en"))
 
 
 def test_permutation_question_is_merged_into_fundamentals():
-    kept = _bank().question("fund-permutation-equivariance")
+    kept = bank().question("fund-permutation-equivariance")
     assert "pos-permutation-equivariance" in kept.aliases
     # An alias opens the kept question (old deep links still work); no live question keeps the id.
-    assert _bank().question("pos-permutation-equivariance").id == "fund-permutation-equivariance"
-    live = {x.id for s in _bank().sections for x in s.questions}
+    assert bank().question("pos-permutation-equivariance").id == "fund-permutation-equivariance"
+    live = {x.id for s in bank().sections for x in s.questions}
     assert "pos-permutation-equivariance" not in live
 
 
@@ -396,12 +380,12 @@ def test_llama3_scaling_matches_hf_transformers_and_the_questions_code():
     torch.testing.assert_close(hf.double(), ours, rtol=1e-5, atol=0)
     assert attention_factor == 1.0                                     # no temperature
     namespace: dict = {}
-    exec(compile(_bank().question("pos-length-extrapolation").code, "<q>", "exec"), namespace)
+    exec(compile(bank().question("pos-length-extrapolation").code, "<q>", "exec"), namespace)
     torch.testing.assert_close(namespace["llama3_inv_freq"](128), ours)
     wavelen = 2 * math.pi / base
     torch.testing.assert_close(ours[wavelen < 2048], base[wavelen < 2048])
     torch.testing.assert_close(ours[wavelen > 8192], base[wavelen > 8192] / 8)
-    text = _question_text("pos-length-extrapolation")
+    text = question_text("pos-length-extrapolation")
     for figure in ("8192", "2048", "500000", "factor", "low_freq_factor", "high_freq_factor"):
         assert figure in text
 
@@ -413,7 +397,7 @@ def test_longrope_is_a_known_rope_type_with_short_and_long_factors():
 
     source = inspect.getsource(ROPE_INIT_FUNCTIONS["longrope"])
     assert "short_factor" in source and "long_factor" in source
-    text = _question_text("pos-length-extrapolation")
+    text = question_text("pos-length-extrapolation")
     assert "LongRoPE" in text and "2048K" in text and "256K" in text    # cited from Ding et al.
 
 
@@ -435,7 +419,7 @@ def test_rope_wavelength_counts_for_llama2_and_llama3_bases():
     # The same periods, measured: the angle of the slowest pair first wraps at its wavelength.
     theta = 1e4 ** (-126 / 128)
     assert math.floor(2 * math.pi / theta) == 54410
-    text = _question_text("pos-rope-base-wavelengths")
+    text = question_text("pos-rope-base-wavelengths")
     for figure in ("54410", "18", "14", "29", "15", "2.56"):
         assert figure in text
 
@@ -446,4 +430,4 @@ def test_key_point_numbers_t5_buckets_and_llama2_base_match_hf_configs():
     assert LlamaConfig().rope_parameters["rope_theta"] == 10000.0       # Llama 2's base
     t5 = T5Config()
     assert (t5.relative_attention_num_buckets, t5.relative_attention_max_distance) == (32, 128)
-    assert "32 buckets, max distance 128" in _question_text("pos-relative-shaw-xl-t5")
+    assert "32 buckets, max distance 128" in question_text("pos-relative-shaw-xl-t5")
