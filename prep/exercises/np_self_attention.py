@@ -1,52 +1,26 @@
 """Hidden tests for np-self-attention: NumPy in, NumPy out, checked against
 ``attention.scaled_dot_product_attention`` in float64."""
 
-import types
 
 import numpy as np
 import torch
 
 from attention import scaled_dot_product_attention
 from prep.exercises.harness import (
-    Failed,
     Mistake,
+    as_tensor,
     attach,
     attention_mistakes,
     case,
     compare,
     entry,
     gen,
+    np_randn,
+    numpy_only,
     pair,
-    randn,
 )
 
 ENTRY = "self_attention"
-
-
-def numpy_only(ns):
-    """Fail when the learner's code brought in torch: this drill is NumPy only."""
-    for name, value in ns.items():
-        origin = value.__name__ if isinstance(value, types.ModuleType) else \
-            getattr(value, "__module__", None)
-        if isinstance(origin, str) and origin.split(".")[0] == "torch":
-            raise Failed(f"这道题只用 NumPy：代码里引入了 torch（`{name}`）。"
-                         "面试时常常没有 torch 可用。",
-                         f"NumPy only: the code brings in torch (`{name}`). Interviews often ask "
-                         "for this without torch.")
-
-
-def as_tensor(value, what_zh, what_en):
-    """The learner's NumPy array as a float64 tensor (for harness.compare)."""
-    if isinstance(value, torch.Tensor) or not isinstance(value, np.ndarray | np.generic):
-        raise Failed(f"{what_zh}应是 NumPy 数组（np.ndarray），实际是 {type(value).__name__}。",
-                     f"The {what_en} should be a NumPy array (np.ndarray); got "
-                     f"{type(value).__name__}.")
-    return torch.from_numpy(np.asarray(value, dtype=np.float64).copy())
-
-
-def np_randn(*shape, generator, scale=1.0):
-    """Small float64 NumPy inputs drawn from a seeded torch generator."""
-    return randn(*shape, generator=generator, scale=scale).double().numpy()
 
 
 def _check(ns, seed, length, embed, dim, dim_v, mask=None):
