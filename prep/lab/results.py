@@ -47,6 +47,7 @@ class LabResult:
     source_names: list[str]
     notes: list[tuple[str, str]] = field(default_factory=list)  # (zh, en)
     padded_queries: int = 0                # the last rows are padding: computed, drawn greyed
+    view: Any = None                       # a module's own view (prep.lab.module_view.ModuleView)
 
     @property
     def head_average(self) -> np.ndarray:
