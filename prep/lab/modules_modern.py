@@ -5,9 +5,9 @@ presets use these names: ``kv_cache``, ``mla``, ``sink``, ``differential``, ``ga
 
 from __future__ import annotations
 
+import prep.lab.runners_delta_sparse as sparse
+import prep.lab.runners_modern as modern
 from prep.i18n import Text
-from prep.lab import runners_delta_sparse as sparse
-from prep.lab import runners_modern as modern
 from prep.lab.registry import LabModule, register
 
 KV_CACHE = "kv_cache"

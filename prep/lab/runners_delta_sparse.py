@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 import attention
+import prep.lab.steps_modern as steps_modern
 from prep.i18n import Text
-from prep.lab import steps_modern
 from prep.lab.config import MAX_SEED, LabConfig
 from prep.lab.inputs import embed, token_labels
 from prep.lab.module_view import Metric, ModuleView, Panel, short

@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 import attention
+import prep.lab.kv_bytes as kv_bytes
+import prep.lab.steps_modern as steps_modern
 from attention.kv_cache import cache_keep_mask
 from prep.i18n import Text
-from prep.lab import kv_bytes, steps_modern
 from prep.lab.config import LabConfig
 from prep.lab.inputs import embed, init_parameters, keep_mask, token_labels
 from prep.lab.module_view import Metric, ModuleView, Panel, short
@@ -165,7 +166,7 @@ def run_mla(config: LabConfig, queries: list[str], keys: list[str]) -> LabResult
                   "scores the latent directly with q W_UK, never decompressing keys and values."))
     steps = steps_modern.mla_steps(module, x, naive.weights, head, labels)
     result = finish(config, queries, keys, naive.weights, naive.output, steps,
-                    [attention.MultiHeadLatentAttention])
+                    [attention.MultiHeadLatentAttention], encodes_positions=True)
     return replace(result, view=view)
 
 

@@ -158,10 +158,10 @@ def block_steps(q: torch.Tensor, scores: torch.Tensor, chosen: torch.Tensor,
              r"\bar{k}_b = \operatorname{mean}_{j\in b} k_j",
              tuple(scores.shape), to_numpy(scores[0, head]), labels, blocks),
         Step("selection", ("选中的块", "chosen blocks"),
-             r"\text{own block} \cup \operatorname{top\text{-}k}_{b < b(i)}\, g_{ib}",
+             r"\mathcal{B}_i = \{b(i)\} \cup \operatorname{topk}_{b < b(i)}\, g_{ib}",
              tuple(chosen.shape), to_numpy(chosen[0, head].float()), labels, blocks),
         Step("softmax", ("块内 softmax", "softmax inside the chosen blocks"),
-             r"P_{ij} = \operatorname{softmax}_{j \in \text{chosen},\, j \le i}"
+             r"P_{ij} = \operatorname{softmax}_{j \in \mathcal{B}_i,\, j \le i}"
              r"(q_i k_j / \sqrt{d})",
              tuple(weights.shape), to_numpy(weights[0, head]), labels, labels),
     ]
