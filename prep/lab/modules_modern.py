@@ -22,7 +22,8 @@ MODERN: tuple[LabModule, ...] = (
     LabModule(KV_CACHE, Text("KV cache 解码（逐个词元）", "KV-cache decoding (token by token)"),
               modern.run_kv_cache, aliases=("KVCache", "kv", "decode", "cache_keep_mask"),
               controls=frozenset({"heads", "kv_heads", "decode", "model_size"}),
-              defaults={"mask": "causal", "prefill": 4}, masks=("causal",)),
+              defaults={"mask": "causal", "prefill": 4, "kv_heads": 4},  # MHA first
+              masks=("causal",)),
     LabModule(MLA, Text("多头潜在注意力 (MLA)", "Multi-head latent attention (MLA)"),
               modern.run_mla, aliases=("MultiHeadLatentAttention", "latent_attention"),
               controls=frozenset({"heads", "mask", "latent"}), defaults={"mask": "causal"},
