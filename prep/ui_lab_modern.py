@@ -19,11 +19,9 @@ DECODE_KEY = "lab_decode_next"
 RESET_KEY = "lab_decode_reset"
 
 
-def _model_label(name: str) -> str:
+def _model_label(name: str, lang: str) -> str:
     size = kv_bytes.MODELS.get(name)
-    if size is None:
-        return ui.t("实验室当前设置（1 层）", "the Lab's settings (1 layer)")
-    return ui.tr(size.label)
+    return (size.label if size else kv_bytes.LAB_SIZE).pick(lang)
 
 
 def controls(config: lab.LabConfig, key: str) -> None:
@@ -45,7 +43,8 @@ def controls(config: lab.LabConfig, key: str) -> None:
                         key=key + "prefill")
     if "model_size" in used:
         st.selectbox(ui.t("KV 字节图的模型", "Model for the KV bytes chart"),
-                     lab_config.MODEL_SIZES, key=key + "model_size", format_func=_model_label)
+                     lab_config.MODEL_SIZES, key=key + "model_size",
+                     format_func=lambda name, lang=ui.lang(): _model_label(name, lang))
     if "latent" in used:
         st.select_slider(ui.t("潜向量大小 d_c (kv_lora_rank)", "Latent size d_c (kv_lora_rank)"),
                          lab_config.LATENT_CHOICES, key=key + "latent")

@@ -218,7 +218,7 @@ def test_delta_rule_w_is_lower_triangular_and_output_is_w_times_values():
     assert (result.weights[:, upper] == 0).all()
     config = result.config
     x = embed(lab.tokenize(config.text), 32, config.seed)
-    q, k, v, beta, decay = runners_delta_sparse.delta_inputs(config, x)
+    q, k, v, _beta, _decay = runners_delta_sparse.delta_inputs(config, x)
     expected = torch.softmax((q @ k.transpose(-2, -1)) / math.sqrt(8)
                              + attention.masks.to_additive(attention.masks.causal_mask(11, 11)),
                              dim=-1)

@@ -23,6 +23,7 @@ from prep.lab.config import LabConfig
 from prep.lab.module_view import Bars
 
 KV_BYTES = 2  # bf16
+LAB_SIZE = Text("实验室当前设置（1 层）", "the Lab's settings (1 layer)")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def model_size(config: LabConfig) -> ModelSize:
     if config.model_size in MODELS:
         return MODELS[config.model_size]
     head_dim = config.embed_dim // config.heads
-    return ModelSize(Text("实验室当前设置（1 层）", "the Lab's settings (1 layer)"), config.heads,
+    return ModelSize(LAB_SIZE, config.heads,
                      head_dim, config.kv_heads, 1, config.embed_dim, config.latent,
                      max(2, head_dim // 2 // 2 * 2))
 
