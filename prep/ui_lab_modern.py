@@ -5,6 +5,7 @@ stepper. Streamlit lives here; ``prep.lab`` computes (``module_view``, ``figures
 
 from __future__ import annotations
 
+import functools
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -44,7 +45,7 @@ def controls(config: lab.LabConfig, key: str) -> None:
     if "model_size" in used:
         st.selectbox(ui.t("KV 字节图的模型", "Model for the KV bytes chart"),
                      lab_config.MODEL_SIZES, key=key + "model_size",
-                     format_func=lambda name, lang=ui.lang(): _model_label(name, lang))
+                     format_func=functools.partial(_model_label, lang=ui.lang()))
     if "latent" in used:
         st.select_slider(ui.t("潜向量大小 d_c (kv_lora_rank)", "Latent size d_c (kv_lora_rank)"),
                          lab_config.LATENT_CHOICES, key=key + "latent")

@@ -16,7 +16,8 @@ TIMEOUT = 60
 
 # module -> (its panels' keys, its bar charts' keys, metric labels in English and Chinese)
 VIEWS = {
-    "kv_cache": ((), ("kv_growth", "kv_bytes"), ("tokens held len(cache)", "缓存的词元 len(cache)")),
+    "kv_cache": ((), ("kv_growth", "kv_bytes"),
+                 ("tokens held len(cache)", "缓存的词元 len(cache)")),
     "mla": (("naive", "absorbed", "difference"), (), ("max |Δ weights|", "权重最大差")),
     "sink": (("with_sink", "keep"), (), ("largest row sum", "最大行和")),
     "differential": (("first", "second", "difference"), (), ("λ", "λ")),
