@@ -37,7 +37,8 @@ def panel_figure(panel: Panel, title: str) -> go.Figure:
                          y=_safe(panel.row_labels[:rows]),
                          hovertemplate="%{y}, %{x}: %{z:.4g}<extra></extra>", **colour)],
         layout={
-            "title": {"text": html.escape(title, quote=False)}, "height": PANEL_PX + 60,
+            "title": {"text": html.escape(title, quote=False), "font": {"size": 12}},
+            "height": PANEL_PX + 60,
             "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
             "xaxis": {"type": "category", "tickangle": -60, "tickfont": {"size": 9}},
             "yaxis": {"type": "category", "autorange": "reversed", "tickfont": {"size": 9}},
@@ -51,7 +52,8 @@ def bars_figure(bars: Bars, title: str, axis: str) -> go.Figure:
                      text=[f"{v:,.0f}" for v in bars.values], textposition="auto",
                      hovertemplate="%{x}: %{y:,.0f}<extra></extra>")],
         layout={
-            "title": {"text": html.escape(title, quote=False)}, "height": PANEL_PX + 60,
+            "title": {"text": html.escape(title, quote=False), "font": {"size": 12}},
+            "height": PANEL_PX + 60,
             "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
             "yaxis": {"title": {"text": html.escape(axis, quote=False)}},
         },
