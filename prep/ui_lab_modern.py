@@ -68,12 +68,16 @@ def _decode(state: MutableMapping[str, Any], step: int) -> None:
 
 def _stepper(result: lab.LabResult) -> None:
     config = result.config
-    done = config.prefill + config.decoded >= lab.token_counts(config)[0]
+    done = (config.prefill + config.decoded >= lab.token_counts(config)[0]
+            or config.decoded >= lab_config.MAX_DECODED)
     columns = st.columns(2)
     columns[0].button(ui.t("解码下一个词元 ▶", "Decode the next token ▶"), key=DECODE_KEY,
                       on_click=_decode, args=(st.session_state, 1), disabled=done,
-                      help=ui.t("句子的词元都已进入缓存。", "Every token of the sentence is "
-                                "in the cache.") if done else None)
+                      help=ui.t(f"句子的词元都已进入缓存（或已解码 {lab_config.MAX_DECODED} 个；"
+                                "加大 prefill 可以继续）。",
+                                f"Every token of the sentence is in the cache (or "
+                                f"{lab_config.MAX_DECODED} were decoded: a longer prefill goes "
+                                "on).") if done else None)
     columns[1].button(ui.t("回到 prefill", "Back to the prefill"), key=RESET_KEY,
                       on_click=_decode, args=(st.session_state, 0), disabled=config.decoded == 0)
 

@@ -229,7 +229,7 @@ def test_delta_rule_w_is_lower_triangular_and_output_is_w_times_values():
 
 @pytest.mark.parametrize("chunk", [1, 3, 4, 64])
 def test_delta_rule_chunkwise_gives_the_recurrences_w(chunk):
-    recurrent = run("delta_rule", decay=0.9)
+    recurrent = run("delta_rule", decay=0.9, chunk_size=0)
     chunked = run("delta_rule", decay=0.9, chunk_size=chunk)
     np.testing.assert_allclose(chunked.weights, recurrent.weights, atol=1e-5)
     assert chunked.view.metric("chunk_difference").value < 1e-5
@@ -283,3 +283,12 @@ def test_signed_maps_keep_their_sign_in_the_heatmap_grid():
     trace = figure.to_plotly_json()["data"][0]
     np.testing.assert_allclose(lab.decode_z(trace), result.weights[0], atol=6e-4)
     assert figure.layout.coloraxis.cmin == pytest.approx(float(result.weights.min()))
+
+
+def test_decode_steps_are_capped_and_the_recurrence_check_runs_on_the_first_tokens():
+    config, notes = lab.parse_url({"module": "kv_cache", "tokens": "random", "seq_len": "200",
+                                   "decoded": "150"})
+    assert config.decoded == lab.config.MAX_DECODED and len(notes) == 1
+    view = run("delta_rule", tokens="random", seq_len=80, chunk_size=16).view
+    metric = view.metric("chunk_difference")
+    assert "first 64" in metric.label.en and metric.value < 1e-4

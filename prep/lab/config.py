@@ -30,6 +30,7 @@ LATENT_CHOICES: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128)  # MLA's kv_lora_ra
 MAX_SINK_LOGIT = 10.0
 SINK_LOGIT_STEP = 0.5
 MAX_DEPTH = 32
+MAX_DECODED = 64  # KV cache: decode steps after the prefill (each one is a module call)
 MIN_DECAY = 0.5
 DECAY_STEP = 0.05
 B_PREFIX = "b_"          # configuration B of compare mode: b_heads=1, ...

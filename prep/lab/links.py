@@ -23,6 +23,7 @@ from prep.lab.config import (
     EMBED_DIMS,
     FIELD_NAMES,
     LATENT_CHOICES,
+    MAX_DECODED,
     MAX_DEPTH,
     MAX_SEED,
     MAX_SINK_LOGIT,
@@ -104,7 +105,7 @@ def _allowed(config: LabConfig, query_count: int | None,
 def _modern_allowed(config: LabConfig, widest: int) -> dict[str, tuple[Any, Text]]:
     """The settings of the 2024-26 modules (sinks, block-sparse, KV cache, MLA, ...)."""
     prefill = _clamp(config.prefill, 1, widest)
-    most_decoded = widest - prefill
+    most_decoded = min(widest - prefill, MAX_DECODED)
     logit = _on_grid(config.sink_logit, -MAX_SINK_LOGIT, MAX_SINK_LOGIT, SINK_LOGIT_STEP)
     return {
         "sinks": (_clamp(config.sinks, 0, widest), Text(f"0 到 {widest}", f"0 to {widest}")),
@@ -114,8 +115,9 @@ def _modern_allowed(config: LabConfig, widest: int) -> dict[str, tuple[Any, Text
                                                             f"1 to {MAX_TOKENS}")),
         "prefill": (prefill, Text(f"1 到 {widest}", f"1 to {widest}")),
         "decoded": (_clamp(config.decoded, 0, most_decoded),
-                    Text(f"0 到 {most_decoded}（句子剩下的词元）",
-                         f"0 to {most_decoded} (the sentence's remaining tokens)")),
+                    Text(f"0 到 {most_decoded}（句子剩下的词元，最多 {MAX_DECODED}）",
+                         f"0 to {most_decoded} (the sentence's remaining tokens, at most "
+                         f"{MAX_DECODED})")),
         "model_size": (config.model_size if config.model_size in MODEL_SIZES else MODEL_SIZES[0],
                        Text(f"可选 {', '.join(MODEL_SIZES)}", f"one of {', '.join(MODEL_SIZES)}")),
         "latent": (_nearest(config.latent, LATENT_CHOICES),
