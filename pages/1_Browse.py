@@ -47,9 +47,9 @@ def show_question(q: Question, reading_mode: bool, prefix: str) -> None:
                 st.query_params["q"] = q.id
                 st.session_state[LINKED_TOAST] = True
                 st.rerun()  # the whole page, so that the linked question shows alone
-            if q.module:
+            if lab_link := q.lab_params():  # the question's Lab preset, else its module
                 ui.page_link("pages/3_Lab.py", "在实验室中打开", "Open in Lab",
-                             ":material/science:", module=q.module)
+                             ":material/science:", **lab_link)
             if exercise := exercises.for_question(q.id):
                 ui.page_link("pages/4_Practice.py", "去练习", "Practise it", ":material/code:",
                              ex=exercise.id)

@@ -10,8 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from prep import lab
+from prep.bank import load_bank
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+CONTENT = Path(__file__).resolve().parent.parent / "content"
 TIMEOUT = 60
 
 # module -> (its panels' keys, its bar charts' keys, metric labels in English and Chinese)
@@ -117,3 +119,27 @@ def test_a_bank_preset_link_opens_the_right_view():
     for module in VIEWS:
         url = lab.preset_url({"module": module})
         assert url == f"Lab?module={module}"
+
+
+def test_the_banks_frontier_questions_link_to_the_seven_views_without_any_note():
+    bank = load_bank(CONTENT)
+    linked = {q.id: q.lab_params() for q in bank.questions
+              if q.lab_params().get("module") in VIEWS}
+    assert {params["module"] for params in linked.values()} == set(VIEWS)
+    assert len(linked) >= 21
+    for params in linked.values():
+        assert lab.preset_problems(params) == []
+        assert lab.resolve_module(params["module"]) == params["module"]
+
+
+def test_browse_open_in_lab_for_an_mla_question_opens_the_mla_view():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/1_Browse.py")
+    at.query_params.update({"lang": "zh", "q": "fr-mla-absorbed-mqa"})
+    at.run()
+    assert_clean(at)
+    links = [link.proto for link in at.main.get("page_link") if link.proto.page == "Lab"]
+    assert [p.query_string for p in links] == ["lang=zh&module=mla"]
+    lab_page = open_lab("zh", module="mla")
+    assert_clean(lab_page)
+    assert "权重最大差" in metric_values(lab_page)
