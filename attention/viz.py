@@ -44,6 +44,7 @@ HEAD_HEIGHT_PX = 280  # height of one row of heatmaps
 MAX_LABELLED_TICKS = 48  # above this many tokens, Plotly picks which tick labels to show
 HOVER_DECIMALS = 3
 PERCENT = 100.0
+MAX_PERCENT_WEIGHT = 2.55  # whole percents of weights up to this fit in one byte (uint8)
 Z_FORMATS = ("float32", "rounded", "percent")
 HOVER_NAMES = ("query", "key", "weight")  # what the hover calls a row, a column and a value
 
@@ -92,6 +93,11 @@ def heatmaps(
     rows = math.ceil(heads / columns)
     top = float(stack.max()) if zmax is None else float(zmax)
     top = top if top > 0 else 1.0  # an all-zero input (fully masked) still gets a scale
+    # A signed map (differential attention, the delta rule's W) does not fit whole percents in
+    # a byte: it is sent rounded, and the colour scale starts at its minimum.
+    bottom = min(0.0, float(stack.min()))
+    if z_format == "percent" and (bottom < 0 or top > MAX_PERCENT_WEIGHT):
+        z_format = "rounded"
 
     if z_format == "percent":
         z_stack = np.rint(stack * PERCENT).astype(np.uint8)  # (H, L, S) whole percents
@@ -128,7 +134,7 @@ def heatmaps(
     fig.update_layout(
         coloraxis={
             "colorscale": colorscale,
-            "cmin": 0.0,
+            "cmin": bottom * (PERCENT if z_format == "percent" else 1.0),
             "cmax": scale_top,
             "colorbar": {"title": {"text": "%" if z_format == "percent" else weight_word}},
         },

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from prep import ui, ui_lab
+from prep import ui, ui_lab, ui_lab_modern
 
 lang = ui.setup_page("注意力实验室", "Attention Lab")
 
@@ -53,7 +53,7 @@ def controls(prefix: str = "", shared: lab.LabConfig | None = None) -> lab.LabCo
                          lab.kv_head_choices(current.heads), key=key + "kv_heads")
     st.selectbox(ui.t("掩码", "Mask"), record.masks, key=key + "mask",
                  format_func=lambda m: lab.MASK_LABELS[m].pick(lang))
-    if current.mask == "sliding":
+    if current.mask in ("sliding", "streaming"):
         st.number_input(ui.t("窗口宽度", "Window width"), 1, lab.MAX_TOKENS, key=key + "window")
     if current.mask == "padding":
         st.number_input(ui.t("末尾填充的词元数", "Padding tokens at the end"), 0, lab.MAX_TOKENS,
@@ -66,6 +66,7 @@ def controls(prefix: str = "", shared: lab.LabConfig | None = None) -> lab.LabCo
     columns[1].toggle("ALiBi", key=key + "alibi", **_why(current, "alibi"))
     if "block_size" in record.controls:
         st.number_input(ui.t("分块大小", "Block size"), 1, lab.MAX_TOKENS, key=key + "block_size")
+    ui_lab_modern.controls(current, key)
     if shared is None:
         st.number_input(ui.t("随机种子", "Seed"), 0, lab.MAX_SEED, key=key + "seed")
     unused = [c for c in ("heads", "scale", "rope", "alibi") if c not in record.controls]
@@ -113,6 +114,7 @@ def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None, phone: bool
         ui_lab.heatmaps(result_a, "lab_grid", heads=[result_a.clamped_head], phone=True)
     else:
         ui_lab.heatmaps(result_a, "lab_grid")
+    ui_lab_modern.module_view(result_a)
     average, row = st.columns(2)
     with average:
         st.subheader(ui.t("各头平均", "Head average"))

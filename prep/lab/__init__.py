@@ -5,6 +5,8 @@ Where things live (each module of this package is one concept):
 
 * ``registry``: one record per Lab module (:class:`LabModule`) and :func:`register`;
 * ``modules``: the built-in records; ``runners`` / ``steps``: what a run computes;
+  ``modules_modern``, ``runners_modern``, ``runners_delta_sparse``, ``steps_modern``,
+  ``kv_bytes``, ``module_view``: the 2024-26 modules and their own views;
 * ``config``: :class:`LabConfig`, the URL codec and the allowed values (:func:`parse_url`,
   :func:`fit`, :func:`preset_problems`, :func:`preset_url`);
 * ``inputs``: tokens, embeddings, masks; ``results``: :class:`LabResult`;
@@ -54,6 +56,7 @@ from prep.lab.figures import (
 from prep.lab.inputs import RANDOM_VOCAB, embed, random_tokens, token_counts, token_labels, tokenize
 from prep.lab.links import fit, parse_url, preset_problems, preset_url, size_hint
 from prep.lab.modules import ADDITIVE, ALIBI, CROSS, GQA, LINEAR, MHA, ROPE, SDPA, SLIDING, TILED
+from prep.lab.modules_modern import MODERN
 from prep.lab.registry import MASKS, LabModule, register, resolve_module, unregister
 from prep.lab.results import LabResult, Step, entropy, only_heads
 from prep.lab.runners import run
@@ -63,6 +66,7 @@ MASK_LABELS = {
     "causal": Text("因果", "causal"),
     "padding": Text("填充", "padding"),
     "sliding": Text("滑动窗口", "sliding window"),
+    "streaming": Text("汇点 + 滑动窗口 (StreamingLLM)", "sinks + window (StreamingLLM)"),
 }
 
 TOKEN_LABELS = {
@@ -81,15 +85,68 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ADDITIVE", "ALIBI", "AVERAGE_MARKER", "B_PREFIX", "COLORSCALE", "CROSS", "EMBED_DIMS", "GQA",
-    "LINEAR", "MASKS", "MASK_LABELS", "MAX_HEADS", "MAX_SEED", "MAX_STEP_TOKENS",
-    "MAX_TEMPERATURE", "MAX_TICK_CHARS", "MAX_TOKENS", "MHA", "MIN_TEMPERATURE", "PANEL_PX",
-    "PLOTLY_CONFIG", "RANDOM_VOCAB", "ROPE", "SDPA", "SLIDING", "TEMPERATURE_STEP", "TILED",
+    "ADDITIVE",
+    "ALIBI",
+    "AVERAGE_MARKER",
+    "B_PREFIX",
+    "COLORSCALE",
+    "CROSS",
+    "EMBED_DIMS",
+    "GQA",
+    "LINEAR",
+    "MASKS",
+    "MASK_LABELS",
+    "MAX_HEADS",
+    "MAX_SEED",
+    "MAX_STEP_TOKENS",
+    "MAX_TEMPERATURE",
+    "MAX_TICK_CHARS",
+    "MAX_TOKENS",
+    "MHA",
+    "MIN_TEMPERATURE",
+    "MODERN",
+    "PANEL_PX",
+    "PLOTLY_CONFIG",
+    "RANDOM_VOCAB",
+    "ROPE",
+    "SDPA",
+    "SLIDING",
+    "TEMPERATURE_STEP",
+    "TILED",
     "TOKEN_LABELS",
-    "TOKEN_SOURCES", "LabConfig", "LabModule", "LabResult", "Step", "average_figure",
-    "count_heatmaps", "decode_z", "defaults_for", "embed", "entropy", "fit", "head_choices",
-    "head_count", "heads_figure", "kv_head_choices", "matrix_figure", "only_heads", "parse_url",
-    "plotly_config", "preset_problems", "preset_url", "random_tokens", "register",
-    "resolve_module", "row_figure", "run", "size_hint", "strongest_weights", "token_counts",
-    "token_labels", "tokenize", "unregister", "uses", "viz",
+    "TOKEN_SOURCES",
+    "LabConfig",
+    "LabModule",
+    "LabResult",
+    "Step",
+    "average_figure",
+    "count_heatmaps",
+    "decode_z",
+    "defaults_for",
+    "embed",
+    "entropy",
+    "fit",
+    "head_choices",
+    "head_count",
+    "heads_figure",
+    "kv_head_choices",
+    "matrix_figure",
+    "only_heads",
+    "parse_url",
+    "plotly_config",
+    "preset_problems",
+    "preset_url",
+    "random_tokens",
+    "register",
+    "resolve_module",
+    "row_figure",
+    "run",
+    "size_hint",
+    "strongest_weights",
+    "token_counts",
+    "token_labels",
+    "tokenize",
+    "unregister",
+    "uses",
+    "viz",
 ]

@@ -24,6 +24,15 @@ MIN_TEMPERATURE = 0.05
 MAX_TEMPERATURE = 10.0
 TEMPERATURE_STEP = 0.05
 DEFAULT_MODULE = "MultiHeadAttention"
+# The 2024-26 modules' settings (their runners live in runners_modern.py).
+MODEL_SIZES: tuple[str, ...] = ("deepseek-v2", "llama-3-70b", "lab")  # KV bytes per token
+LATENT_CHOICES: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128)  # MLA's kv_lora_rank
+MAX_SINK_LOGIT = 10.0
+SINK_LOGIT_STEP = 0.5
+MAX_DEPTH = 32
+MAX_DECODED = 64  # KV cache: decode steps after the prefill (each one is a module call)
+MIN_DECAY = 0.5
+DECAY_STEP = 0.05
 B_PREFIX = "b_"          # configuration B of compare mode: b_heads=1, ...
 COMPARE_PARAM = "compare"
 
@@ -51,6 +60,16 @@ class LabConfig:
     seed: int = 0
     head: int = 0                         # the head of the step-by-step view
     query: int = 0                        # the query token whose row is drawn as bars
+    sinks: int = 1                        # streaming mask: the first `sinks` keys stay visible
+    sink_logit: float = 0.0               # sink attention: the middle of the per-head sink logits
+    top_k: int = 1                        # block-sparse: earlier blocks each query selects
+    prefill: int = 4                      # KV cache: prompt tokens processed in one block
+    decoded: int = 0                      # KV cache: tokens decoded one at a time after it
+    model_size: str = "deepseek-v2"       # KV cache: the model whose bytes per token are drawn
+    latent: int = 16                      # MLA: kv_lora_rank, the cached latent's size
+    depth: int = 1                        # differential: the layer's depth l (lambda_init)
+    decay: float = 1.0                    # delta rule: forget gate alpha (1 = plain DeltaNet)
+    chunk_size: int = 0                   # delta rule: 0 runs the recurrence, n the chunkwise form
 
     def to_query_params(self, base: LabConfig | None = None, prefix: str = "") -> dict[str, str]:
         """The URL form; with ``base``, only the fields that differ from it."""

@@ -150,6 +150,12 @@ def keep_mask(config: LabConfig, length: int, key_length: int) -> torch.Tensor |
                 f"mask 'sliding' needs as many queries as keys; got {length} and {key_length}"
             )
         return masks.sliding_window_mask(length, config.window)
+    if config.mask == "streaming":
+        if length != key_length:
+            raise ValueError(
+                f"mask 'streaming' needs as many queries as keys; got {length} and {key_length}"
+            )
+        return masks.streaming_mask(length, config.window, config.sinks)
     # padding: the last `pad` KEYS are padding. Padded query rows are not masked (as the bank's
     # answer says: their outputs are ignored downstream), so every row still attends somewhere
     # unless every key is padding.

@@ -18,13 +18,21 @@ from prep.i18n import Text
 from prep.lab.config import (
     B_PREFIX,
     COMPARE_PARAM,
+    DECAY_STEP,
     DEFAULT_MODULE,
     EMBED_DIMS,
     FIELD_NAMES,
+    LATENT_CHOICES,
+    MAX_DECODED,
+    MAX_DEPTH,
     MAX_SEED,
+    MAX_SINK_LOGIT,
     MAX_TEMPERATURE,
     MAX_TOKENS,
+    MIN_DECAY,
     MIN_TEMPERATURE,
+    MODEL_SIZES,
+    SINK_LOGIT_STEP,
     TEMPERATURE_STEP,
     TOKEN_SOURCES,
     LabConfig,
@@ -44,6 +52,10 @@ def _nearest(value: float, allowed: tuple[Any, ...]) -> Any:
 
 def _clamp(value: Any, low: Any, high: Any) -> Any:
     return min(max(value, low), high)
+
+
+def _on_grid(value: float, low: float, high: float, step: float) -> float:
+    return round(round(_clamp(value, low, high) / step) * step, 2)
 
 
 def _allowed(config: LabConfig, query_count: int | None,
@@ -82,10 +94,41 @@ def _allowed(config: LabConfig, query_count: int | None,
             f"{MIN_TEMPERATURE} to {MAX_TEMPERATURE} in steps of {TEMPERATURE_STEP}")),
         "block_size": (_clamp(config.block_size, 1, MAX_TOKENS),
                        Text(f"1 到 {MAX_TOKENS}", f"1 to {MAX_TOKENS}")),
+        **_modern_allowed(config, widest),
         "seed": (_clamp(config.seed, 0, MAX_SEED), Text(f"0 到 {MAX_SEED}", f"0 to {MAX_SEED}")),
         "head": (_clamp(config.head, 0, heads - 1), Text(f"0 到 {heads - 1}", f"0 to {heads - 1}")),
         "query": (_clamp(config.query, 0, max(last_query, 0)),
                   Text(f"0 到 {last_query}", f"0 to {last_query}")),
+    }
+
+
+def _modern_allowed(config: LabConfig, widest: int) -> dict[str, tuple[Any, Text]]:
+    """The settings of the 2024-26 modules (sinks, block-sparse, KV cache, MLA, ...)."""
+    prefill = _clamp(config.prefill, 1, widest)
+    most_decoded = min(widest - prefill, MAX_DECODED)
+    logit = _on_grid(config.sink_logit, -MAX_SINK_LOGIT, MAX_SINK_LOGIT, SINK_LOGIT_STEP)
+    return {
+        "sinks": (_clamp(config.sinks, 0, widest), Text(f"0 到 {widest}", f"0 to {widest}")),
+        "sink_logit": (logit, Text(f"±{MAX_SINK_LOGIT}，步长 {SINK_LOGIT_STEP}",
+                                   f"±{MAX_SINK_LOGIT} in steps of {SINK_LOGIT_STEP}")),
+        "top_k": (_clamp(config.top_k, 1, MAX_TOKENS), Text(f"1 到 {MAX_TOKENS}",
+                                                            f"1 to {MAX_TOKENS}")),
+        "prefill": (prefill, Text(f"1 到 {widest}", f"1 to {widest}")),
+        "decoded": (_clamp(config.decoded, 0, most_decoded),
+                    Text(f"0 到 {most_decoded}（句子剩下的词元，最多 {MAX_DECODED}）",
+                         f"0 to {most_decoded} (the sentence's remaining tokens, at most "
+                         f"{MAX_DECODED})")),
+        "model_size": (config.model_size if config.model_size in MODEL_SIZES else MODEL_SIZES[0],
+                       Text(f"可选 {', '.join(MODEL_SIZES)}", f"one of {', '.join(MODEL_SIZES)}")),
+        "latent": (_nearest(config.latent, LATENT_CHOICES),
+                   Text(f"可选 {LATENT_CHOICES}", f"one of {LATENT_CHOICES}")),
+        "depth": (_clamp(config.depth, 1, MAX_DEPTH), Text(f"1 到 {MAX_DEPTH}",
+                                                           f"1 to {MAX_DEPTH}")),
+        "decay": (_on_grid(config.decay, MIN_DECAY, 1.0, DECAY_STEP),
+                  Text(f"{MIN_DECAY} 到 1，步长 {DECAY_STEP}",
+                       f"{MIN_DECAY} to 1 in steps of {DECAY_STEP}")),
+        "chunk_size": (_clamp(config.chunk_size, 0, MAX_TOKENS),
+                       Text(f"0（递推）到 {MAX_TOKENS}", f"0 (recurrence) to {MAX_TOKENS}")),
     }
 
 

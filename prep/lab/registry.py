@@ -20,11 +20,14 @@ from prep.i18n import Text
 __all__ = ["CONTROLS", "MASKS", "REGISTRY", "LabModule", "get", "label", "module_names",
            "register", "resolve_module", "unregister"]
 
-MASKS: tuple[str, ...] = ("none", "causal", "padding", "sliding")
+MASKS: tuple[str, ...] = ("none", "causal", "padding", "sliding", "streaming")
+# What a record offers unless it says otherwise (StreamingLLM's mask is the sink module's).
+DEFAULT_MASKS: tuple[str, ...] = ("none", "causal", "padding", "sliding")
 
 # The controls a record may name; the page disables (and explains) those a module does not use.
 CONTROLS: frozenset[str] = frozenset(
-    {"heads", "kv_heads", "mask", "scale", "rope", "alibi", "block_size", "text2"}
+    {"heads", "kv_heads", "mask", "scale", "rope", "alibi", "block_size", "text2",
+     "sink", "top_k", "decode", "model_size", "latent", "depth", "decay", "chunk_size"}
 )
 
 
@@ -49,7 +52,7 @@ class LabModule:
     aliases: tuple[str, ...] = ()
     controls: frozenset[str] = frozenset({"heads", "mask"})
     defaults: Mapping[str, Any] = field(default_factory=dict)
-    masks: tuple[str, ...] = MASKS
+    masks: tuple[str, ...] = DEFAULT_MASKS
     functional: bool = False
 
     def __post_init__(self) -> None:

@@ -47,6 +47,7 @@ class LabResult:
     source_names: list[str]
     notes: list[tuple[str, str]] = field(default_factory=list)  # (zh, en)
     padded_queries: int = 0                # the last rows are padding: computed, drawn greyed
+    view: Any = None                       # a module's own view (prep.lab.module_view.ModuleView)
 
     @property
     def head_average(self) -> np.ndarray:
@@ -119,13 +120,16 @@ def finish(
     sources: list[Any],
     notes: list[tuple[str, str]] | None = None,
     padded_queries: int = 0,
+    encodes_positions: bool = False,
 ) -> LabResult:
-    """A LabResult from weights ``(1, H, L, S)``; adds the notes every module shares."""
+    """A LabResult from weights ``(1, H, L, S)``; adds the notes every module shares.
+    ``encodes_positions``: the module rotates by position itself (MLA's built-in RoPE), so
+    repeated tokens do not get identical rows."""
     per_head = weights.detach()[0].to(torch.float32).numpy()  # (H, L, S)
     source, names = source_of(sources)
     notes = list(notes or [])
-    if len(set(queries)) < len(queries) and config.mask == "none" and not (
-            uses(config, "rope") and (config.rope or config.alibi)):
+    if len(set(queries)) < len(queries) and config.mask == "none" and not encodes_positions \
+            and not (uses(config, "rope") and (config.rope or config.alibi)):
         notes.append(_repeated_tokens_note(config))
     if padded_queries:
         notes.append((

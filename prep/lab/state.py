@@ -36,7 +36,8 @@ LAST = "lab_last"          # the last configurations and URL (not a widget key: 
 COMPARE = "lab_compare"    # the compare toggle's key
 LANG_SEEN = "lab_lang"     # the language of the last run
 NOTES = "lab_notes"        # what the last link or change moved, shown until the next change
-LABELLED = ("module", "tokens", "mask")  # widgets whose option labels depend on the language
+# widgets whose option labels depend on the language
+LABELLED = ("module", "tokens", "mask", "model_size")
 SHARED = ("tokens", "text", "text2", "seq_len", "embed_dim", "seed")  # B uses A's input
 PREFIXES = ("", B_PREFIX)
 
