@@ -88,21 +88,31 @@ def _serve(out: Path, profile: bool) -> None:
     cli.main()
 
 
-async def _drive(base: str, repeats: int, seed: int) -> dict[str, list[float]]:
+def _process_cpu_ms(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (all its threads: the script runs, and
+    the event loop that serialises, compresses and sends the messages)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+async def _drive(base: str, repeats: int, seed: int, pid: int) -> tuple[dict, dict]:
     import websockets
     from bench_load import Session
 
     walls: dict[str, list[float]] = {}
+    process: dict[str, list[float]] = {}
     session = Session(base, random.Random(seed))
     async with websockets.connect(session.url, max_size=None, open_timeout=60) as ws:
         session.ws = ws
         await session.rerun("")
         for action in ("browse", "quiz", "lab") * repeats:
-            before = len(session.latencies)
+            before, cpu = len(session.latencies), _process_cpu_ms(pid)
             await session.act(action)
+            await asyncio.sleep(0.3)  # the event loop finishes sending
+            process.setdefault(action, []).append(_process_cpu_ms(pid) - cpu)
             for _, ms, _page in session.latencies[before:]:
                 walls.setdefault(action, []).append(ms)
-    return walls
+    return walls, process
 
 
 def main() -> int:
@@ -124,14 +134,17 @@ def main() -> int:
     server = StreamlitServer(env, work / "server.log")
     _start(server, out)
     try:
-        walls = asyncio.run(_drive(server.url, args.repeats, args.seed))
+        walls, process = asyncio.run(_drive(server.url, args.repeats, args.seed,
+                                            server.process.pid))
     finally:
         server.process.send_signal(signal.SIGTERM)
         server.process.wait(60)
     report = json.loads(out.read_text())
-    print(f"{'client action':8s} {'reruns':>6s} {'wall median':>12s}")
+    print("client action  reruns  wall median  server process CPU per action (median, mean)")
     for name, ms in walls.items():
-        print(f"  {name:8s} {len(ms):6d} {statistics.median(ms):9.0f} ms")
+        cpu = process[name]
+        print(f"  {name:8s} {len(ms):8d} {statistics.median(ms):9.0f} ms "
+              f"{statistics.median(cpu):8.0f} ms {statistics.fmean(cpu):6.0f} ms")
     print(f"{'server run':40s} {'runs':>5s} {'CPU median':>11s} {'CPU mean':>9s}")
     for key, ms in sorted(report["cpu_ms"].items()):
         print(f"  {key:38s} {len(ms):5d} {statistics.median(ms):8.0f} ms "
