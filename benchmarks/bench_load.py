@@ -8,7 +8,8 @@ does a seeded mix of actions, with an exponentially distributed think time (mean
     20%  Lab: move the temperature slider (at the default settings otherwise)
 Sessions start evenly over a 20 s ramp, then run 120 s; only reruns in the 120 s count. A rerun's
 latency is from sending the BackMsg to its ``script_finished``. An error is a failed connection,
-a rerun that does not finish in 30 s, an exception shown by the page, or a missing widget.
+a rerun that does not finish in 30 s, an exception or an error message (st.error, e.g. a locked
+store) shown by the page, or a missing widget.
 
     python benchmarks/bench_load.py                         50 sessions, one replica on SQLite
     python benchmarks/bench_load.py --sessions 80
@@ -30,6 +31,7 @@ import time
 from pathlib import Path
 
 import websockets
+from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -52,6 +54,7 @@ class Session:
         self.page = ""
         self.latencies: list[tuple[float, float, str]] = []  # (when sent, ms, page)
         self.errors = 0
+        self.alerts = 0  # error messages shown by the page (st.error): counted with the errors
         self.temperature = 0
         self.ws = None
 
@@ -93,6 +96,9 @@ class Session:
                 inner = getattr(element, element.WhichOneof("type") or "empty", None)
                 if element.WhichOneof("type") == "exception":
                     raise RuntimeError(f"the page failed: {element.exception.message}")
+                if element.WhichOneof("type") == "alert" and element.alert.format == Alert.ERROR:
+                    self.alerts += 1  # a message in the page (a locked store): still an error
+                    print(f"error alert: {element.alert.body!r}"[:200], file=sys.stderr)
                 widget_id = getattr(inner, "id", "")
                 if isinstance(widget_id, str) and widget_id.startswith("$$ID-"):
                     key = widget_id.split("-", 2)[2]
@@ -165,7 +171,7 @@ async def drive(bases: list[str], sessions: int, seed: int, ramp: float = RAMP_S
         mine = [ms for ms, page in measured if page == name]
         print(f"  {name:8s} {len(mine):5d} reruns, median {percentile(mine, 50):6.0f} ms, "
               f"p95 {percentile(mine, 95):6.0f} ms")
-    return [ms for ms, _ in measured], sum(c.errors for c in clients)
+    return [ms for ms, _ in measured], sum(c.errors + c.alerts for c in clients)
 
 
 def main() -> int:

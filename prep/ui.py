@@ -8,6 +8,8 @@ and the filter widget), the only modules of ``prep`` that import Streamlit. Ever
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
@@ -65,11 +67,31 @@ def keep_widget_state() -> None:
             st.session_state[key] = st.session_state[key]
 
 
+# Imported once per process, one thread at a time, before any page draws: Streamlit imports them
+# lazily inside st.table / st.dataframe, and two sessions doing that first at the same moment got
+# "partially initialized module 'pandas'" (benchmarks/bench_load.py, 5 sessions, the Lab).
+WARM_IMPORTS = ("pandas", "pyarrow")
+_warm_lock = threading.Lock()
+_warmed = threading.Event()  # set once every module is fully imported (sys.modules is not
+                             # enough: a module being imported is already in it)
+
+
+def warm_imports() -> None:
+    """Import ``WARM_IMPORTS`` (once; other sessions wait for it; later calls return at once)."""
+    if _warmed.is_set():
+        return
+    with _warm_lock:
+        for name in WARM_IMPORTS:
+            importlib.import_module(name)
+        _warmed.set()
+
+
 def setup_page(title_zh: str, title_en: str, *, layout: str = "wide") -> str:
     """Configure the page and the sidebar; return the language ("zh" or "en").
 
     Keeps the language in the URL (?lang=) so a copied link opens in the same language.
     """
+    warm_imports()
     keep_widget_state()
     current = _resolve_lang()
     title = title_zh if current == "zh" else title_en

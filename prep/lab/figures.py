@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from attention import viz
+from prep.lab.figure_cache import cached
 from prep.lab.results import LabResult
 
 MAX_STEP_TOKENS = 32     # the step-by-step view shows at most this many rows and columns
@@ -45,6 +46,7 @@ def _safe(tokens: list[str]) -> list[str]:
     return [html.escape(token, quote=False) for token in tokens]
 
 
+@cached  # the same arguments, the same figure: built once per process
 def heads_figure(
     result: LabResult, titles: list[str], hover: tuple[str, str, str],
     max_columns: int = viz.MAX_COLUMNS, zmax: float | None = None, narrow: bool = False,
@@ -123,6 +125,7 @@ def strongest_weights(result: LabResult, head: int, top: int = 3) -> list[dict[s
     return rows
 
 
+@cached  # the same arguments, the same figure: built once per process
 def average_figure(result: LabResult, title: str, hover: tuple[str, str, str]) -> go.Figure:
     figure = viz.heatmaps(result.head_average, _safe(result.query_tokens),
                           _safe(result.key_tokens), [title],
@@ -144,6 +147,7 @@ def _short_ticks(figure: go.Figure, result: LabResult) -> None:
             update(ticktext=_safe([_shorten(t) for t in tokens]))
 
 
+@cached  # the same arguments, the same figure: built once per process
 def matrix_figure(
     values: np.ndarray, row_labels: list[str], col_labels: list[str], title: str
 ) -> go.Figure:
@@ -166,6 +170,7 @@ def matrix_figure(
     )
 
 
+@cached  # the same arguments, the same figure: built once per process
 def row_figure(
     result: LabResult, names: tuple[str, str],
     hover: tuple[str, str, str] = viz.HOVER_NAMES,
