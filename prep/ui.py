@@ -37,6 +37,31 @@ KEPT_WIDGETS = (
 )
 
 
+# Wide formulas (KaTeX) and code blocks scroll sideways; a keyboard user can only scroll what can
+# take focus (axe-core: scrollable-region-focusable). Streamlit markdown cannot carry a tabindex,
+# so this fixed script (ours, no user input in it) gives every scrollable block tabindex="0",
+# once per browser tab, watching the page for new blocks and the window for resizes.
+_FOCUSABLE_SCROLLERS_JS = """<script>
+(() => {
+  if (window.__focusableScrollers) return;
+  window.__focusableScrollers = true;
+  const mark = () => {
+    document.querySelectorAll('.katex-display, pre, [data-testid="stCode"] pre').forEach(el => {
+      const scrolls = el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight;
+      if (scrolls && !el.hasAttribute('tabindex')) el.setAttribute('tabindex', '0');
+    });
+  };
+  let queued = false;
+  const later = () => {
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; mark(); }); }
+  };
+  new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
+  window.addEventListener('resize', later);
+  later();
+})();
+</script>"""
+
+
 def _on_lang_change() -> None:
     chosen = i18n.normalize(st.session_state.get(_LANG_WIDGET))
     st.session_state[_LANG_STATE] = chosen
@@ -94,6 +119,7 @@ def setup_page(title_zh: str, title_en: str, *, layout: str = "wide") -> str:
             horizontal=True,
             on_change=_on_lang_change,
         )
+        st.html(_FOCUSABLE_SCROLLERS_JS, unsafe_allow_javascript=True)
     return current
 
 
