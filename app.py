@@ -64,7 +64,7 @@ counts = study.counts((q.id for q in bank.questions), cards, now, tz)
 ui_store.study_metrics(counts)
 ui_interview_report.readiness_summary(bank, cards)
 
-st.subheader(ui.t("章节", "Sections"))
+st.header(ui.t("章节", "Sections"))
 table = progress.mastery(((s.id, [q.id for q in s.questions]) for s in bank.sections), cards)
 for section in bank.sections:
     levels = table[section.id]

@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from attention._checks import argument_error, check_positive_int
 
@@ -43,6 +42,8 @@ MAX_COLUMNS = 4  # heads per row of the grid
 HEAD_HEIGHT_PX = 280  # height of one row of heatmaps
 MAX_LABELLED_TICKS = 48  # above this many tokens, Plotly picks which tick labels to show
 HOVER_DECIMALS = 3
+HORIZONTAL_SPACING = 0.04  # between heads of the grid, as a fraction of the figure's width
+VERTICAL_SPACING = 0.08    # between rows of the grid, as a fraction of its height
 PERCENT = 100.0
 MAX_PERCENT_WEIGHT = 2.55  # whole percents of weights up to this fit in one byte (uint8)
 Z_FORMATS = ("float32", "rounded", "percent")
@@ -111,39 +112,54 @@ def heatmaps(
     template = (f"{query_word} %{{y}}<br>{key_word} %{{x}}<br>{weight_word} {value}"
                 "<extra>%{fullData.name}</extra>")
 
-    fig = make_subplots(
-        rows=rows,
-        cols=columns,
-        subplot_titles=list(titles) if titles else None,
-        horizontal_spacing=0.04,
-        vertical_spacing=0.08 if rows > 1 else 0.0,
-    )
+    # The figure is built as one dict, given to the constructor: make_subplots followed by
+    # add_trace / update_layout / update_*axes validated every property again on each call
+    # (about 1 s of a Lab rerun at 16 heads on this machine; this is about 20x faster).
+    axes = {}
+    annotations = []
     for head in range(heads):
-        fig.add_trace(
-            go.Heatmap(
-                z=z_stack[head],  # (L, S): row i = query i
-                x=x_labels,
-                y=y_labels,
-                coloraxis="coloraxis",
-                name=titles[head] if titles else "weights",
-                hovertemplate=template,
-            ),
-            row=head // columns + 1,
-            col=head % columns + 1,
+        row, column = divmod(head, columns)
+        suffix = "" if head == 0 else str(head + 1)
+        x_domain, y_domain = _cell_domain(row, column, rows, columns)
+        axes[f"xaxis{suffix}"] = {"domain": x_domain, "anchor": f"y{suffix}",
+                                  "type": "category", **_ticks(x_labels, key_tokens)}
+        # Query 0 on top, as in a matrix.
+        axes[f"yaxis{suffix}"] = {"domain": y_domain, "anchor": f"x{suffix}",
+                                  "type": "category", "autorange": "reversed",
+                                  **_ticks(y_labels, query_tokens)}
+        if titles:
+            annotations.append({
+                "text": titles[head], "x": (x_domain[0] + x_domain[1]) / 2, "y": y_domain[1],
+                "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+                "showarrow": False, "font": {"size": 16},
+            })
+    # Labels as numpy string arrays: Plotly validates a list element by element, an array at once.
+    x_values, y_values = np.asarray(x_labels), np.asarray(y_labels)
+    traces = [
+        go.Heatmap(
+            z=z_stack[head],  # (L, S): row i = query i
+            x=x_values,
+            y=y_values,
+            coloraxis="coloraxis",
+            name=titles[head] if titles else "weights",
+            hovertemplate=template,
+            xaxis="x" if head == 0 else f"x{head + 1}",
+            yaxis="y" if head == 0 else f"y{head + 1}",
         )
-    fig.update_layout(
-        coloraxis={
+        for head in range(heads)
+    ]
+    fig = go.Figure(data=traces, layout={
+        **axes,
+        "annotations": annotations,
+        "coloraxis": {
             "colorscale": colorscale,
             "cmin": bottom * (PERCENT if z_format == "percent" else 1.0),
             "cmax": scale_top,
             "colorbar": {"title": {"text": "%" if z_format == "percent" else weight_word}},
         },
-        height=rows * HEAD_HEIGHT_PX + HEAD_HEIGHT_PX // 2,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-    )
-    fig.update_xaxes(type="category", **_ticks(x_labels, key_tokens))
-    # Query 0 on top, as in a matrix.
-    fig.update_yaxes(type="category", autorange="reversed", **_ticks(y_labels, query_tokens))
+        "height": rows * HEAD_HEIGHT_PX + HEAD_HEIGHT_PX // 2,
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    })
     return fig
 
 
@@ -191,6 +207,20 @@ def query_bars(
     )
     fig.update_xaxes(type="category", **_ticks(x_labels, key_tokens))
     return fig
+
+
+def _cell_domain(row: int, column: int, rows: int, columns: int
+                 ) -> tuple[list[float], list[float]]:
+    """The paper-coordinate x and y domains of grid cell (row, column), row 0 on top (the grid
+    plotly's make_subplots draws with these spacings)."""
+    width = (1.0 - HORIZONTAL_SPACING * (columns - 1)) / columns
+    vertical = VERTICAL_SPACING if rows > 1 else 0.0
+    height = (1.0 - vertical * (rows - 1)) / rows
+    left = column * (width + HORIZONTAL_SPACING)
+    top = 1.0 - row * (height + vertical)
+    # Clamped to [0, 1]: the last cell's edge can land a rounding error outside.
+    return ([max(left, 0.0), min(left + width, 1.0)],
+            [max(top - height, 0.0), min(top, 1.0)])
 
 
 def _array(weights: Any) -> np.ndarray:

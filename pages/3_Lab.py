@@ -15,6 +15,7 @@ from prep.lab import registry, state  # noqa: E402
 LOG = logging.getLogger(__name__)
 S = st.session_state
 W = state.WIDGET
+STEPS = "lab_steps"  # the step-by-step expander's key (its state: open or not)
 
 
 def _why(config: lab.LabConfig, control: str) -> dict:
@@ -103,10 +104,10 @@ def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None, phone: bool
         top = float(max(result_a.weights.max(), result_b.weights.max()))
         for side, result, name in ((sides[0], result_a, "A"), (sides[1], result_b, "B")):
             with side:
-                st.subheader(f"{name} · {registry.label(result.config.module).pick(lang)}")
+                st.header(f"{name} · {registry.label(result.config.module).pick(lang)}")
                 ui_lab.heatmaps(result, f"lab_grid_{name}", narrow=True, zmax=top or None)
-                ui_lab.statistics(result, narrow=True)
-                ui_lab.source_view(result)
+                ui_lab.statistics(result, narrow=True, key=f"lab_row_sums_{name}")
+                ui_lab.source_view(result, key=f"lab_source_{name}")
         return
     if phone:  # one head at a time, the full width of the screen
         st.selectbox(ui.t("头", "Head"), range(result_a.weights.shape[0]), key=W + "head",
@@ -117,11 +118,11 @@ def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None, phone: bool
     ui_lab_modern.module_view(result_a)
     average, row = st.columns(2)
     with average:
-        st.subheader(ui.t("各头平均", "Head average"))
+        st.header(ui.t("各头平均", "Head average"))
         st.plotly_chart(lab.average_figure(result_a, ui.t("平均", "average"), ui.hover_names()),
                         key="lab_average", config=lab.plotly_config("head-average"))
     with row:
-        st.subheader(ui.t("一个查询词元的一行", "One query token's row"))
+        st.header(ui.t("一个查询词元的一行", "One query token's row"))
         picks = st.columns(2)
         picks[0].selectbox(ui.t("查询词元", "Query token"), range(len(result_a.query_labels)),
                            format_func=result_a.query_labels.__getitem__, key=W + "query")
@@ -134,8 +135,11 @@ def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None, phone: bool
                                        ui.hover_names()),
                         key="lab_row", config=lab.plotly_config("query-row"))
     ui_lab.statistics(result_a)
-    st.subheader(ui.t(f"逐步计算（头 {head + 1}）", f"Step by step (head {head + 1})"))
-    ui_lab.steps_view(result_a)
+    # Collapsed and computed on open: eight more charts on every rerun otherwise.
+    with st.expander(ui.t(f"逐步计算（头 {head + 1}）", f"Step by step (head {head + 1})"),
+                     key=STEPS, on_change="rerun") as steps:
+        if steps.open:
+            ui_lab.steps_view(result_a)
     ui_lab.source_view(result_a)
 
 

@@ -107,13 +107,13 @@ with heatmap_column:
         key="rm_heatmap",
     )
 with numbers_column:
-    st.subheader(ui.t("这个头", "This head"))
+    st.header(ui.t("这个头", "This head"))
     for name, label in STAT_LABELS.items():
         st.metric(label, f"{float(getattr(stats, name)[layer, head]):.3f}")
     st.caption(ui.t(f"均匀分布的熵为 log T = {stats.max_entropy:.3f}。",
                     f"A uniform row has entropy log T = {stats.max_entropy:.3f}."))
 
-st.subheader(ui.t("同样的数学：用我们的 MultiHeadAttention 复现这一层",
+st.header(ui.t("同样的数学：用我们的 MultiHeadAttention 复现这一层",
                   "Same math: our MultiHeadAttention reproduces this layer"))
 check = _reproduce(sentence_a.strip(), sentence_b.strip(), layer)
 st.markdown(ui.t(
@@ -135,7 +135,7 @@ else:
     ui.show_error(ui.t(f"不一致：最大差值 {check.max_diff:.1e}。",
                        f"Mismatch: largest difference {check.max_diff:.1e}."))
 
-st.subheader(ui.t("所有层 × 所有头", "Every layer × every head"))
+st.header(ui.t("所有层 × 所有头", "Every layer × every head"))
 st.caption(ui.t(
     "行是层，列是头；每个缩略图按自己的最大权重着色，红框是上面选中的头。",
     "Rows are layers, columns are heads; each thumbnail is coloured up to its own largest weight; "
@@ -152,7 +152,7 @@ st.plotly_chart(
     config={"displayModeBar": False},
 )
 
-st.subheader(ui.t("每个头的统计量", "Statistics per head"))
+st.header(ui.t("每个头的统计量", "Statistics per head"))
 st.caption(ui.t(
     "熵：每行分布的熵的平均；→[CLS]/→[SEP]：每个 query 放在这些 token 上的权重的平均"
     "（常是\"无事可做\"时的停靠点）；"

@@ -40,6 +40,42 @@ KEPT_WIDGETS = (
 )
 
 
+# Wide formulas (KaTeX) and code blocks scroll sideways; a keyboard user can only scroll what can
+# take focus (axe-core: scrollable-region-focusable). Streamlit markdown cannot carry a tabindex,
+# so this fixed script (ours, no user input in it) gives every scrollable block tabindex="0",
+# once per browser tab, watching the page for new blocks and the window for resizes.
+_FOCUSABLE_SCROLLERS_JS = """<script>
+(() => {
+  if (window.__focusableScrollers) return;
+  window.__focusableScrollers = true;
+  const mark = () => {
+    document.querySelectorAll('.katex-display, pre, [data-testid="stCode"] pre').forEach(el => {
+      const scrolls = el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight;
+      if (scrolls && !el.hasAttribute('tabindex')) el.setAttribute('tabindex', '0');
+    });
+  };
+  let queued = false;
+  const later = () => {
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; mark(); }); }
+  };
+  new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
+  window.addEventListener('resize', later);
+  later();
+})();
+</script>"""
+
+
+# A disabled slider's label is drawn at 40% of the text colour (2.7:1 on white, under WCAG's
+# 4.5:1; axe-core checks it because the label is not tied to a disabled input). The Lab disables
+# the settings a module does not use and says why in their help: keep those labels readable.
+_DISABLED_LABEL_CSS = """<style>
+[data-testid="stSlider"]:has([aria-disabled="true"]) [data-testid="stWidgetLabel"] p,
+[data-testid="stSlider"]:has([disabled]) [data-testid="stWidgetLabel"] p {
+  color: #5C5D61;
+}
+</style>"""
+
+
 def _on_lang_change() -> None:
     chosen = i18n.normalize(st.session_state.get(_LANG_WIDGET))
     st.session_state[_LANG_STATE] = chosen
@@ -117,6 +153,8 @@ def setup_page(title_zh: str, title_en: str, *, layout: str = "wide") -> str:
             horizontal=True,
             on_change=_on_lang_change,
         )
+        st.html(_FOCUSABLE_SCROLLERS_JS, unsafe_allow_javascript=True)
+    st.html(_DISABLED_LABEL_CSS)  # style only: Streamlit puts it out of the page's flow
     return current
 
 

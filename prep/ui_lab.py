@@ -49,7 +49,12 @@ def heatmaps(result: lab.LabResult, chart_key: str, narrow: bool = False,
         st.caption(ui.t("灰色的行是被填充的查询：照常计算，输出在后续被忽略。",
                         "Greyed rows are padded queries: computed as usual, their outputs are "
                         "ignored downstream."))
-    with st.expander(ui.t("文字版：每个查询最强的键", "As text: each query's strongest keys")):
+    # Lazy, as every expander of the Lab: its content is computed and sent only while it is
+    # open (16 tables of 256 rows were a fifth of a rerun at the largest settings).
+    with st.expander(ui.t("文字版：每个查询最强的键", "As text: each query's strongest keys"),
+                     key=f"{chart_key}_text", on_change="rerun") as text:
+        if not text.open:
+            return
         for index, head in enumerate(shown):
             rows = lab.strongest_weights(result, index)
             st.table({  # a table, not a dataframe: read by screen readers as plain text
@@ -59,7 +64,7 @@ def heatmaps(result: lab.LabResult, chart_key: str, narrow: bool = False,
             })
 
 
-def statistics(result: lab.LabResult, narrow: bool = False) -> None:
+def statistics(result: lab.LabResult, narrow: bool = False, key: str = "lab_row_sums") -> None:
     """Entropy and row sums per head (and per query in an expander). ``narrow`` (half a page):
     four short columns, the row sums as one "min-max" column, so that nothing is cut off."""
     sums = result.row_sums
@@ -79,7 +84,10 @@ def statistics(result: lab.LabResult, narrow: bool = False) -> None:
         table[ui.t("全遮住的行", "fully masked rows")] = result.masked_rows.tolist()
     st.dataframe(table, hide_index=True, width="stretch")
     with st.expander(ui.t("每一行的行和（1，整行被遮住时为 0）",
-                          "Row sums per query (1, or 0 where the row is fully masked)")):
+                          "Row sums per query (1, or 0 where the row is fully masked)"),
+                     key=key, on_change="rerun") as per_query:
+        if not per_query.open:
+            return
         st.dataframe({
             ui.t("查询", "query"): result.query_labels,
             **{ui.t(f"头 {h + 1}", f"head {h + 1}"): sums[h].round(4).tolist()
@@ -104,8 +112,11 @@ def steps_view(result: lab.LabResult) -> None:
                             config=lab.plotly_config(f"step-{step.key}"))
 
 
-def source_view(result: lab.LabResult) -> None:
+def source_view(result: lab.LabResult, key: str = "lab_source") -> None:
     """The code that ran, read from the package (inspect.getsource), not a copy."""
-    with st.expander(ui.t("正在运行的源代码", "Source code being run"), icon="📄"):
+    with st.expander(ui.t("正在运行的源代码", "Source code being run"), icon="📄", key=key,
+                     on_change="rerun") as source:
+        if not source.open:
+            return
         st.caption(", ".join(result.source_names))
         st.code(result.source, language="python", line_numbers=True)

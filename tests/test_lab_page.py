@@ -51,6 +51,8 @@ def test_every_module_renders_with_its_defaults(module):
     assert at.selectbox(key="lab_module").value == module
     assert lab.count_heatmaps(grid(at)) == lab.head_count(defaults)
     assert len(at.get("plotly_chart")) >= 3  # grid, head average, query row (+ steps)
+    at.session_state["lab_source"] = True    # the source is computed when its expander opens
+    at.run()
     assert any("def " in code.value or "class " in code.value for code in at.code)
 
 
@@ -169,6 +171,9 @@ def test_entropy_row_sums_steps_and_source_are_shown():
     assert list(table["max row sum"]) == [1.0] * 4
     expected = lab.run(lab.LabConfig(mask="padding", pad=2))
     np.testing.assert_allclose(table["mean entropy (nats)"], expected.entropy, atol=1e-4)
+    assert len(at.latex) == 0 and len(at.code) == 0  # lazy: computed only when opened
+    at.session_state["lab_steps"] = at.session_state["lab_source"] = True  # a reader opens them
+    at.run()
     assert len(at.latex) == len(expected.steps) == 8
     assert at.code[0].value.strip() == expected.source.strip()
     z = grid_z(at).astype(np.float64) / 100
@@ -209,6 +214,8 @@ def test_query_row_chart_and_step_notes_are_in_chinese_on_the_chinese_page():
     text = json.dumps(row, ensure_ascii=False)
     assert "查询 0:the" in text and "权重" in text
     assert "query" not in text and "weight" not in text
+    at.session_state["lab_steps"] = True                 # the step notes, once opened
+    at.run()
     captions = " ".join(c.value for c in at.caption)
     assert "不是 NaN" in captions and "ALiBi" in captions
     assert "fully masked" not in captions

@@ -68,12 +68,18 @@ def heads_figure(
     # No grid lines or zero lines (white dashes over the cells), and token labels only left of
     # the first column and under the last row: elsewhere they run into the next head. Tick marks
     # go with their labels, or the next head's y ticks show as white dashes on a head's edge.
-    figure.update_xaxes(showgrid=False, zeroline=False)
-    figure.update_yaxes(showgrid=False, zeroline=False)
-    for column in range(2, columns + 1):
-        figure.update_yaxes(showticklabels=False, ticks="", col=column)
-    for row in range(1, rows):
-        figure.update_xaxes(showticklabels=False, ticks="", row=row)
+    # One update_layout for every axis (update_*axes with row= / col= walks the whole grid on
+    # each call: a quarter of a second at 16 heads).
+    hidden = {"showticklabels": False, "ticks": ""}
+    axes: dict[str, dict[str, Any]] = {}
+    for head in range(len(titles)):
+        row, column = divmod(head, columns)
+        suffix = "" if head == 0 else str(head + 1)
+        axes[f"xaxis{suffix}"] = {"showgrid": False, "zeroline": False,
+                                  **(hidden if row < rows - 1 else {})}
+        axes[f"yaxis{suffix}"] = {"showgrid": False, "zeroline": False,
+                                  **(hidden if column > 0 else {})}
+    figure.update_layout(axes)
     if narrow:
         _thin_key_labels(figure)
         figure.update_xaxes(tickangle=-90, tickfont={"size": 9})
