@@ -26,6 +26,7 @@ REVISION = "practice_editor_rev"  # slot -> n; a new editor key loads new text (
 SEEN = "practice_seen_event"   # editor key -> id of the last editor event handled
 DRILLS = "practice_drills"     # exercise id -> prep.practice_drill.Drill
 MAP_PICK = "practice_map_test"  # the "attention map of test" picker
+PENDING = "practice_pending_run"  # the slot whose Ctrl+Enter has not been judged yet
 PICK, MODE = "practice_exercise", "practice_mode"
 EXERCISE_PARAM = "ex"
 MODES = {"practice": ui.t("练习", "Practice"), "drill": ui.t("限时默写", "Drill")}
@@ -108,25 +109,9 @@ def _more_hint() -> None:
     hints_shown[exercise_id] = hints_shown.get(exercise_id, 0) + 1
 
 
+# the editor first (drawn in the right column): an editor event is recorded before anything
+# slower, so a rerun that interrupts this one (the editor's next event) cannot lose it
 left, right = st.columns([5, 6], gap="large")
-with left:
-    st.caption(ui.tr(ui_question.DIFFICULTY_NAMES[exercise.difficulty]))
-    st.markdown(ui.tr(exercise.statement))
-    ui.page_link("pages/1_Browse.py", "题库中的这道题", "This question in the bank",
-                 icon=":material/menu_book:", q=exercise.bank_id)
-    shown = hints_shown.get(exercise_id, 0)
-    for number, hint in enumerate(exercise.hints[:shown] if not drilling else [], start=1):
-        st.info(f"**{ui.t('提示', 'Hint')} {number}** · {ui.tr(hint)}", icon=":material/lightbulb:")
-    if not drilling and shown < len(exercise.hints):
-        st.button(ui.t(f"显示提示（{shown + 1}/{len(exercise.hints)}）",
-                       f"Show a hint ({shown + 1}/{len(exercise.hints)})"),
-                  key="practice_hint", on_click=_more_hint, icon=":material/lightbulb:")
-    if not drilling and st.toggle(ui.t("显示参考答案", "Show the reference solution"),
-                                  key="practice_solution"):
-        st.code(exercise.solution, language="python")
-    if not drilling:
-        ui_practice.submissions_panel(history, _reopen)
-
 best = drills.personal_best(history, exercise_id)
 run = event = None
 with right:
@@ -144,6 +129,8 @@ with right:
             ui_practice.drill_clock(drill.started, drill.seconds, best)
         editor_key = f"practice_code_{slot}_{revision.get(slot, 0)}"
         event = practice.new_event(ui_practice.editor(editor_key, codes[slot]), seen, editor_key)
+        if event is not None and event.submits:
+            state[PENDING] = slot  # until judged, even if this run is interrupted
         if event is not None and event.text != codes[slot]:
             codes[slot] = event.text
             if not drilling:  # the draft is saved each time the editor sends its text
@@ -158,26 +145,44 @@ with right:
             else:
                 st.button(ui.t("恢复起始代码", "Reset to the starter"), key="practice_reset",
                           on_click=_reset, icon=":material/restart_alt:")
-    if run or (event is not None and event.submits):
+    if run or state.get(PENDING) == slot:
         code = codes[slot]
         with st.spinner(ui.t("在独立进程中运行测试……", "Running the tests in a separate process…")):
-            report = reports[slot] = judge.judge(code, exercise.tests_path,
-                                                 judge.Limits(time_s=exercise.time_s))
-        judged[slot] = code
-        state.pop(MAP_PICK, None)  # a new report opens on its first failing test
-        seconds = None
-        if drill is not None and not drill.finished:
-            seconds = drill.elapsed(time.time())
-            if report.verdict == judge.ACCEPTED:
-                drill_of[exercise_id] = drill = drill.finish(time.time())
-        if report.verdict in practice.VERDICT_NAMES:  # judged (not switched off, busy, ...)
-            _store_call("add_submission", exercise_id, code, report.verdict, seconds, now)
+            report = judge.judge(code, exercise.tests_path, judge.Limits(time_s=exercise.time_s))
+            # no Streamlit call until it is all kept: an interrupting rerun stops at the next one
+            reports[slot], judged[slot], seconds = report, code, None
+            state.pop(MAP_PICK, None)  # a new report opens on its first failing test
+            if drill is not None and not drill.finished:
+                seconds = drill.elapsed(time.time())
+                if report.verdict == judge.ACCEPTED:
+                    drill_of[exercise_id] = drill.finish(time.time())
+            if report.verdict in practice.VERDICT_NAMES:  # judged (not off, busy, ...)
+                _store_call("add_submission", exercise_id, code, report.verdict, seconds, now)
+            state.pop(PENDING, None)
         st.rerun()  # the clock stops, the list of submissions shows this one
     if drill is not None and drill.finished:
         st.success(ui.t(f"用时 {practice.clock_text(drill.seconds)} · 个人最佳 "
                         f"{practice.clock_text(best)}",
                         f"Solved in {practice.clock_text(drill.seconds)} · personal best "
                         f"{practice.clock_text(best)}"), icon=":material/emoji_events:")
+
+with left:
+    st.caption(ui.tr(ui_question.DIFFICULTY_NAMES[exercise.difficulty]))
+    st.markdown(ui.tr(exercise.statement))
+    ui.page_link("pages/1_Browse.py", "题库中的这道题", "This question in the bank",
+                 icon=":material/menu_book:", q=exercise.bank_id)
+    shown = hints_shown.get(exercise_id, 0)
+    for number, hint in enumerate(exercise.hints[:shown] if not drilling else [], start=1):
+        st.info(f"**{ui.t('提示', 'Hint')} {number}** · {ui.tr(hint)}", icon=":material/lightbulb:")
+    if not drilling and shown < len(exercise.hints):
+        st.button(ui.t(f"显示提示（{shown + 1}/{len(exercise.hints)}）",
+                       f"Show a hint ({shown + 1}/{len(exercise.hints)})"),
+                  key="practice_hint", on_click=_more_hint, icon=":material/lightbulb:")
+    if not drilling and st.toggle(ui.t("显示参考答案", "Show the reference solution"),
+                                  key="practice_solution"):
+        st.code(exercise.solution, language="python")
+    if not drilling:
+        ui_practice.submissions_panel(history, _reopen)
 
 if slot in reports:
     st.divider()

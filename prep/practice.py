@@ -1,7 +1,7 @@
 """Practice's state without Streamlit: the editor's events, drafts, submissions, solved counts.
 
 The editor (``prep.ui_practice.editor``, a browser component) sends its text as an event
-``{"id", "type", "text", ...}``: ``"change"`` about half a second after typing pauses,
+``{"id", "type", "text", ...}``: ``"change"`` a second after typing pauses,
 ``"blur"`` when it loses focus, ``"submit"`` on Ctrl/Cmd+Enter. A component keeps returning its
 last event on every rerun, so each event is handled once, by its id (``new_event``).
 

@@ -5,7 +5,7 @@ bundled in the wheel, nothing is fetched from a CDN: the Streamlit-styled themes
 web font, so the editor uses Ace's built-in ``textmate`` theme instead). Python highlighting,
 line numbers, bracket matching, Tab / Shift+Tab indent, Ctrl/Cmd+Enter runs the tests, and Ace's
 keyboard-accessibility mode: Esc leaves the text, then Tab moves on (the keyboard is never
-trapped; Enter goes back in). It sends its text about half a second after typing pauses, on
+trapped; Enter goes back in). It sends its text a second after typing pauses (``DEBOUNCE_MS``), on
 blur and on Ctrl/Cmd+Enter; the page saves the draft in the store then (``prep.practice``).
 """
 
@@ -23,7 +23,7 @@ from prep.exercises import load_exercises
 from prep.store import Store, StoreError
 from prep.ui import lang, page_link, t, timezone, tr
 
-DEBOUNCE_MS = 500    # the editor sends its text this long after typing pauses
+DEBOUNCE_MS = 1000   # the editor sends its text this long after typing pauses
 EDITOR_LINES = (18, 32)  # the editor grows from 18 to 32 lines, then scrolls
 _EDITOR_PROPS = {
     "theme": "textmate",  # built into Ace; the Streamlit themes load a web font from Google
@@ -31,6 +31,10 @@ _EDITOR_PROPS = {
     "enableLiveAutocompletion": False,  # a popup would take Tab and Enter
     "enableSnippets": False,
 }
+# The component binds Esc to its own "exitSession" (leaving its snippet editor, unused here),
+# which shadows Ace's "blurTextInput": move it out of the way so Esc then Tab leaves the editor.
+_UNUSED_KEY = {"win": "Ctrl-Alt-Shift-F12", "mac": "Command-Alt-Shift-F12"}
+_EDITOR_KEYS = {"commands": [{"name": "exitSession", "bindkey": _UNUSED_KEY}]}
 _EDITOR_OPTIONS = {
     "showLineNumbers": True,
     "highlightSelectedWord": True,
@@ -48,6 +52,7 @@ def editor(key: str, text: str) -> Any:
     return code_editor(
         text, lang="python", key=key, height=list(EDITOR_LINES), shortcuts="vscode",
         response_mode=["blur", "debounce"], props=_EDITOR_PROPS, options=_EDITOR_OPTIONS,
+        keybindings=_EDITOR_KEYS,
         component_props={"css": "border: 1px solid rgba(49, 51, 63, 0.2);"},
     )
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_practice_page import APP, PAGE, TIMEOUT, _editor, _open
+from test_practice_page import APP, TIMEOUT, _editor, _open
 
 from prep import practice
 from prep.exercises import get, load_exercises
