@@ -26,7 +26,7 @@ REVISION = "practice_editor_rev"  # slot -> n; a new editor key loads new text (
 SEEN = "practice_seen_event"   # editor key -> id of the last editor event handled
 DRILLS = "practice_drills"     # exercise id -> prep.practice_drill.Drill
 MAP_PICK = "practice_map_test"  # the "attention map of test" picker
-PENDING = "practice_pending_run"  # the slot whose Ctrl+Enter has not been judged yet
+PENDING = "practice_pending_run"  # the slot whose Run / Ctrl+Enter is not judged yet
 PICK, MODE = "practice_exercise", "practice_mode"
 EXERCISE_PARAM = "ex"
 MODES = {"practice": ui.t("练习", "Practice"), "drill": ui.t("限时默写", "Drill")}
@@ -105,6 +105,10 @@ def _start_drill() -> None:
     judged.pop(slot, None)
 
 
+def _queue_run() -> None:
+    state[PENDING] = slot
+
+
 def _more_hint() -> None:
     hints_shown[exercise_id] = hints_shown.get(exercise_id, 0) + 1
 
@@ -113,7 +117,7 @@ def _more_hint() -> None:
 # slower, so a rerun that interrupts this one (the editor's next event) cannot lose it
 left, right = st.columns([5, 6], gap="large")
 best = drills.personal_best(history, exercise_id)
-run = event = None
+event = None
 with right:
     if drilling:
         st.caption(ui.t("面试时的做法：只有函数签名，不看提示和答案，计时；写完再运行隐藏测试。",
@@ -138,14 +142,15 @@ with right:
         ui_practice.run_hint()
         with st.container(horizontal=True):
             label = ui.t("提交", "Submit") if drilling else ui.t("运行测试", "Run the tests")
-            run = st.button(label, key="practice_run", type="primary", icon=":material/play_arrow:")
+            st.button(label, key="practice_run", type="primary", icon=":material/play_arrow:",
+                      on_click=_queue_run)  # a callback: a rerun that interrupts keeps it
             if drilling:
                 st.button(ui.t("重新开始", "Start again"), key="practice_drill_start",
                           on_click=_start_drill, icon=":material/restart_alt:")
             else:
                 st.button(ui.t("恢复起始代码", "Reset to the starter"), key="practice_reset",
                           on_click=_reset, icon=":material/restart_alt:")
-    if run or state.get(PENDING) == slot:
+    if state.get(PENDING) == slot:
         code = codes[slot]
         with st.spinner(ui.t("在独立进程中运行测试……", "Running the tests in a separate process…")):
             report = judge.judge(code, exercise.tests_path, judge.Limits(time_s=exercise.time_s))
