@@ -21,7 +21,7 @@ from code_editor import code_editor
 from prep import practice, practice_report, ui_live
 from prep.exercises import load_exercises
 from prep.store import Store, StoreError
-from prep.ui import lang, page_link, t, timezone, tr
+from prep.ui import lang, t, timezone, tr
 
 DEBOUNCE_MS = 1000   # the editor sends its text this long after typing pauses
 EDITOR_LINES = (18, 32)  # the editor grows from 18 to 32 lines, then scrolls
@@ -91,7 +91,7 @@ def submissions_panel(submissions: Sequence[Any], on_open: Callable[[int], None]
 
 
 def solved_panel(store: Store | None) -> None:
-    """Home's and Progress's line "Practice: 7 / 12 solved" and which ones (links to each)."""
+    """Home's and Progress's line "Practice: 7 / 12 solved" and which ones."""
     exercises = load_exercises()
     try:
         submissions = store.submissions() if store is not None else []
@@ -100,7 +100,7 @@ def solved_panel(store: Store | None) -> None:
     done = practice.summary((e.id for e in exercises), submissions)
     titles = {e.id: e.title for e in exercises}
     with st.container(border=True, key="practice_solved"):
-        page_link("pages/4_Practice.py", done.text().zh, done.text().en, ":material/code:")
+        st.markdown(f":material/code: **{tr(done.text())}**")
         st.progress(len(done.solved) / done.total if done.total else 0.0)
         for ids, zh, en in ((done.solved, "已解出", "Solved"),
                             (done.attempted, "尝试过、未通过", "Tried, not passed yet")):
