@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_practice_page import APP, TIMEOUT, _editor, _open
+from test_practice_page import APP, PAGE, TIMEOUT, _editor, _open
 
 from prep import practice
 from prep.exercises import get, load_exercises
@@ -41,6 +41,18 @@ def test_bug16_4_a_browser_reload_lost_the_draft():
     reloaded = _open(ex="rope")  # a new session: what a browser reload opens
     assert not reloaded.exception
     assert _editor(reloaded, "rope").value == "# my draft that must survive\n"
+
+
+def test_the_draft_survives_a_language_switch_and_a_page_switch():
+    at = _open(ex="gqa")
+    _editor(at, "gqa").set_value("# draft before the switch\n").run()
+    at.query_params["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    assert _editor(at, "gqa").value == "# draft before the switch\n"
+    at.switch_page("pages/1_Browse.py").run()
+    at.switch_page(PAGE).run()
+    assert _editor(at, "gqa").value == "# draft before the switch\n"
 
 
 def test_every_judged_submission_is_stored_and_an_earlier_one_reopens():
