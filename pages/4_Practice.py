@@ -151,16 +151,16 @@ with right:
                 st.button(ui.t("恢复起始代码", "Reset to the starter"), key="practice_reset",
                           on_click=_reset, icon=":material/restart_alt:")
     if state.get(PENDING) == slot:
-        code = codes[slot]
+        code, submitted = codes[slot], time.time()  # the drill's clock stops at the submission
         with st.spinner(ui.t("在独立进程中运行测试……", "Running the tests in a separate process…")):
             report = judge.judge(code, exercise.tests_path, judge.Limits(time_s=exercise.time_s))
             # no Streamlit call until it is all kept: an interrupting rerun stops at the next one
             reports[slot], judged[slot], seconds = report, code, None
             state.pop(MAP_PICK, None)  # a new report opens on its first failing test
             if drill is not None and not drill.finished:
-                seconds = drill.elapsed(time.time())
+                seconds = drill.elapsed(submitted)
                 if report.verdict == judge.ACCEPTED:
-                    drill_of[exercise_id] = drill.finish(time.time())
+                    drill_of[exercise_id] = drill.finish(submitted)
             if report.verdict in practice.VERDICT_NAMES:  # judged (not off, busy, ...)
                 _store_call("add_submission", exercise_id, code, report.verdict, seconds, now)
             state.pop(PENDING, None)

@@ -91,7 +91,7 @@ def test_drill_time_and_personal_best_are_stored_and_shown():
     _submit(at, "rope__drill", exercise.solution)
     assert not at.exception
     accepted = [s for s in _store().submissions("rope") if s.verdict == "accepted"]
-    assert len(accepted) == 1 and 125 <= accepted[0].seconds < 125 + TIMEOUT
+    assert len(accepted) == 1 and accepted[0].seconds >= 125
     shown = practice.clock_text(accepted[0].seconds)
     assert any(f"Solved in {shown}" in s.value and f"personal best {shown}" in s.value
                for s in at.success)
@@ -103,7 +103,8 @@ def test_drill_time_and_personal_best_are_stored_and_shown():
     _submit(at, "rope__drill", exercise.solution)
     times = sorted(s.seconds for s in _store().submissions("rope") if s.verdict == "accepted")
     assert len(times) == 2 and times[1] >= 600
-    assert any("Solved in 10:0" in s.value and f"personal best {shown}" in s.value
+    slower = practice.clock_text(times[1])
+    assert any(f"Solved in {slower}" in s.value and f"personal best {shown}" in s.value
                for s in at.success), "the best stays the faster one"
     fresh = _open(ex="rope")  # kept over time: a new session shows it before starting
     fresh.segmented_control(key="practice_mode").set_value("drill").run()
