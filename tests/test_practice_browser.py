@@ -101,7 +101,9 @@ def test_bug16_4_the_verdict_is_greyed_once_typing_pauses_and_marked_stale(
     stale = page.locator(".st-key-practice_verdict_stale")  # pauses, and the server greys it
     stale.wait_for(timeout=RESULT_TIMEOUT_MS)
     expect(note).to_be_visible()
-    assert float(stale.evaluate("e => getComputedStyle(e).opacity")) < 1
+    page.wait_for_function(  # greyed (its style element may mount a moment after it)
+        "() => parseFloat(getComputedStyle("
+        "document.querySelector('.st-key-practice_verdict_stale')).opacity) < 1")
     assert page.locator(".st-key-practice_verdict").count() == 0
     page.screenshot(path=str(artifacts / "practice-stale-typing.png"), full_page=True)
 
