@@ -4,6 +4,7 @@ deep links, and the host's off switch."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,32 @@ def _open(lang: str = "en", **params: str) -> AppTest:
     return at.run()
 
 
-def _editor(at: AppTest, exercise_id: str):
-    return at.text_area(key=f"practice_code_{exercise_id}")
+class _Editor:
+    """The code editor component as a test drives it: its value is the code the page shows in
+    it; ``set_value`` sends what the browser component sends when typing pauses."""
+
+    def __init__(self, at: AppTest, slot: str) -> None:
+        self.at = at
+        prefix = f"practice_code_{slot}_"
+        found = [e.proto for e in at.get("component_instance")
+                 if e.proto.component_name.startswith("code_editor")
+                 and json.loads(e.proto.json_args)["key"].startswith(prefix)
+                 and json.loads(e.proto.json_args)["key"][len(prefix):].isdigit()]
+        assert len(found) == 1, f"one editor for {slot}, found {len(found)}"
+        self.args = json.loads(found[0].json_args)
+
+    @property
+    def value(self) -> str:
+        return self.args["code"]  # the page passes the current code on every run
+
+    def set_value(self, code: str, kind: str = "change") -> AppTest:
+        self.at.session_state[self.args["key"]] = {"id": uuid.uuid4().hex[:8], "type": kind,
+                                                  "text": code, "lang": "python"}
+        return self.at
+
+
+def _editor(at: AppTest, slot: str) -> _Editor:
+    return _Editor(at, slot)
 
 
 @pytest.fixture(autouse=True)
@@ -107,7 +132,8 @@ def test_practice_off_says_so_and_offers_nothing_to_run(monkeypatch):
     at = _open()
     assert not at.exception
     assert "switched off by the host" in at.info[0].value
-    assert not at.text_area and not [b for b in at.button if b.key == "practice_run"]
+    assert not at.get("component_instance")  # no editor
+    assert not [b for b in at.button if b.key == "practice_run"]
 
 
 def test_endless_loop_gives_a_time_limit_message_and_the_page_keeps_working():
