@@ -348,9 +348,15 @@ def shoot(url: str, lang: str, out: Path) -> list[Path]:
         page.goto(f"{url}/Browse?lang={lang}")
         reveal = page.locator('[class*="st-key-reveal-"] button').first
         reveal.wait_for()
-        reveal.click()
-        page.locator('[class*="st-key-reveal-"] button').first.wait_for()
         idle(page)
+        shown = reveal.inner_text()
+        reveal.click()
+        page.wait_for_function(  # the button now says "Hide answer": the rerun has drawn it
+            "([sel, before]) => { const b = document.querySelector(sel);"
+            " return b && b.innerText !== before; }",
+            arg=['[class*="st-key-reveal-"] button', shown])
+        idle(page)
+        blur(page)
         saved.append(out / "browse.png")
         page.screenshot(path=saved[-1])
         saved.append(retry(search_shot, page, url, lang, out))
@@ -364,9 +370,13 @@ def shoot(url: str, lang: str, out: Path) -> list[Path]:
             page.keyboard.press("Space")
             page.locator(f".st-key-quiz_grade_{grade} button").wait_for()
             idle(page)
-            if number == 0:
-                saved.append(out / "quiz.png")
-                page.screenshot(path=saved[-1])
+            if number == 0:  # the whole card: question, answer, grade buttons
+                fit(page)
+                clip = clip_between(page, page.locator("h1").first,
+                                    page.locator(".st-key-quiz_grade_4").first)
+                saved.append(save_png(page.screenshot(clip=clip), out / "quiz.png"))
+                unfit(page)
+                blur(page)
             page.keyboard.press(grade)
             page.locator(".st-key-quiz_grade_1").wait_for(state="detached")
         saved.append(retry(quiz_answer_first_shot, page, url, lang, out))
