@@ -37,6 +37,7 @@ if not settings.practice_enabled():
                  "Practice is switched off by the host: this instance runs no submitted code."),
             icon=":material/block:")
     st.stop()
+ui_practice.isolation_notice()
 
 exercises = {e.id: e for e in load_exercises()}
 state = st.session_state

@@ -57,6 +57,15 @@ def editor(key: str, text: str) -> Any:
     )
 
 
+def isolation_notice() -> None:
+    """Tell the learner and the host plainly when learner code is not fully isolated here."""
+    from prep.judge import isolation_notice as notice_text
+
+    notice = notice_text()
+    if notice is not None:
+        st.warning(tr(notice), icon=":material/shield:")
+
+
 def run_hint() -> None:
     st.caption(t("Ctrl/⌘+Enter 运行测试 · Tab 缩进 · 先按 Esc 再按 Tab 离开编辑器",
                  "Ctrl/⌘+Enter runs the tests · Tab indents · Esc then Tab leaves the editor"))

@@ -188,3 +188,15 @@ def test_personal_best_is_the_fastest_accepted_drill():
     done = practice.summary(["rope", "gqa", "kv-cache"], subs)
     assert done.solved == ("rope", "gqa") and done.unsolved == ("kv-cache",)
     assert done.text().en == "Practice: 2 / 3 solved"
+
+
+def test_practice_says_plainly_when_learner_code_runs_without_isolation(monkeypatch):
+    # The judge knew (prep.judge.isolation_notice) but the page never said it.
+    for backend, words in (("none", "without isolation"), ("landlock", "partly isolated")):
+        monkeypatch.setenv("ATTN_PREP_JAIL", backend)
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.switch_page(PAGE)
+        at.query_params.update({"lang": "en"})
+        at.run()
+        assert not at.exception
+        assert any(words in w.value for w in at.warning), backend
