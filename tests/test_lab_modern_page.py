@@ -75,6 +75,8 @@ def test_each_modern_view_renders_its_grid_charts_and_numbers(module, lang):
     record = lab.registry.get(module)
     title = record.label.en if lang == "en" else record.label.zh
     assert title in [o for o in at.selectbox(key="lab_module").options]
+    at.session_state["lab_source"] = True    # the source is computed when its expander opens
+    at.run()
     assert any("attention" in c.value or "def " in c.value for c in at.code)
 
 
