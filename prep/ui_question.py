@@ -30,6 +30,7 @@ TYPE_NAMES = {
     "find-the-bug": Text("找 bug", "find the bug"),
     "design": Text("设计", "design"),
     "comparison": Text("比较", "comparison"),
+    "numeric": Text("数值计算", "numeric"),
 }
 
 

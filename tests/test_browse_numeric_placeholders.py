@@ -32,3 +32,14 @@ def test_browse_numeric_question_shows_ranges_not_placeholders():
         for text in texts:
             assert not PLACEHOLDER.search(text), text
             assert "10000 / 500000" in text and "64 / 128" in text, text
+
+
+def test_browse_numeric_type_badge_is_translated_and_filterable():
+    """Bug (qa): the zh badge of a numeric question read "numeric" in English, and the Type
+    filter offered no way to pick the numeric questions."""
+    at = _browse("zh")
+    badges = [m.value for m in at.markdown if "num-rope-angle" in m.value]
+    assert badges and ":blue-badge[数值计算]" in badges[0], badges
+    del at.query_params["q"]
+    at.run()
+    assert "数值计算" in at.multiselect(key="browse_type").options
