@@ -322,3 +322,11 @@ def test_template_shows_each_parameter_as_its_range():
     assert "fp32 / bf16 / fp8" in shown.en and "fp32 / bf16 / fp8" in shown.zh
     assert "batch 1–16" in shown.en
     assert "{" not in shown.en.replace("{KV}", "")
+
+
+def test_score_matrix_steps_name_what_the_bytes_multiply():
+    """Bug (qa): the second worked step began with a bare "× 4 bytes = ...", a list item with
+    no left-hand side; it now names the entry count it multiplies."""
+    steps = formulas.score_matrix_gib(seq_len=4096, heads=16, batch=1, dtype="fp32").steps
+    assert steps[1].en.startswith(f"{1 * 16 * 4096**2:,} entries × 4 bytes"), steps[1].en
+    assert steps[1].zh.startswith(f"{1 * 16 * 4096**2:,} 个元素 × 4 字节"), steps[1].zh
