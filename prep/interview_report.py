@@ -57,7 +57,12 @@ def question_title(question: object | None, question_id: str, lang: str) -> str:
     text = template(question) if getattr(question, "numeric", None) else question.question  # type: ignore[attr-defined]
     line = next((part.strip() for part in text.pick(lang).splitlines() if part.strip()),
                 question_id)
-    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[: TITLE_CHARS - 1]
+    if cut.count("$") % 2:  # cut inside a formula: end before it, never leave a lone "$"
+        cut = cut[: cut.rindex("$")].rstrip()
+    return cut + "…"
 
 
 def _cell(text: str) -> str:
