@@ -31,7 +31,7 @@ def test_browse_numeric_question_shows_ranges_not_placeholders():
         assert texts, f"{lang}: the numeric question is not on the page"
         for text in texts:
             assert not PLACEHOLDER.search(text), text
-            assert "10000 / 500000" in text and "64 / 128" in text, text
+            assert "10000 / 500000" in text and "D=64\\text{ " in text, text
 
 
 def test_browse_numeric_type_badge_is_translated_and_filterable():
