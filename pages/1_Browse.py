@@ -4,6 +4,7 @@ import streamlit as st
 
 from prep import exercises, export, filters, ui, ui_question
 from prep.bank import Question
+from prep.lab import links as lab_links
 
 lang = ui.setup_page("浏览题库", "Browse")
 bank = ui.bank()
@@ -47,7 +48,8 @@ def show_question(q: Question, reading_mode: bool, prefix: str, query: str = "")
                 st.query_params["q"] = q.id
                 st.session_state[LINKED_TOAST] = True
                 st.rerun()  # the whole page, so that the linked question shows alone
-            if lab_params := q.lab_params():  # the question's Lab preset, else its module
+            lab_params = q.lab_params()  # the question's Lab preset, else its module
+            if lab_params and lab_links.opens(lab_params):  # a module this Lab has
                 ui.page_link("pages/3_Lab.py", "在实验室中打开", "Open in Lab",
                              ":material/science:", **lab_params)
             if exercise := exercises.for_question(q.id):

@@ -16,6 +16,7 @@ from fsrs import Card, Scheduler
 from prep import schedule
 from prep.i18n import Text
 from prep.interview import Interview, Report, readiness, report
+from prep.lab import links as lab_links
 from prep.numeric import template
 
 TITLE_CHARS = 80
@@ -41,7 +42,7 @@ def study_links(question: object, practice_id: str | None) -> list[StudyLink]:
     links = [StudyLink(Text("在题库中查看", "Browse"), "pages/1_Browse.py", "Browse",
                        {"q": question.id})]  # type: ignore[attr-defined]
     lab = question.lab_params() if hasattr(question, "lab_params") else {}
-    if lab:
+    if lab and lab_links.opens(lab):  # a module this Lab has
         links.append(StudyLink(Text("实验室", "Lab"), "pages/3_Lab.py", "Lab", dict(lab)))
     if practice_id:
         links.append(StudyLink(Text("编程练习", "Practice"), "pages/4_Practice.py", "Practice",
@@ -56,7 +57,12 @@ def question_title(question: object | None, question_id: str, lang: str) -> str:
     text = template(question) if getattr(question, "numeric", None) else question.question  # type: ignore[attr-defined]
     line = next((part.strip() for part in text.pick(lang).splitlines() if part.strip()),
                 question_id)
-    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[: TITLE_CHARS - 1]
+    if cut.count("$") % 2:  # cut inside a formula: end before it, never leave a lone "$"
+        cut = cut[: cut.rindex("$")].rstrip()
+    return cut + "…"
 
 
 def _cell(text: str) -> str:

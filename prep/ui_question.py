@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from prep import settings
+from prep import numeric, settings
 from prep.bank import Bank, Question
 from prep.filters import Filters
 from prep.i18n import Text
@@ -30,6 +30,7 @@ TYPE_NAMES = {
     "find-the-bug": Text("找 bug", "find the bug"),
     "design": Text("设计", "design"),
     "comparison": Text("比较", "comparison"),
+    "numeric": Text("数值计算", "numeric"),
 }
 
 
@@ -48,8 +49,9 @@ def _mark(words: str) -> str:
 
 
 def question_text(q: Question, query: str = "") -> None:
-    """The question; with a ``query``, its matched words highlighted (never inside formulas)."""
-    text = tr(q.question)
+    """The question; with a ``query``, its matched words highlighted (never inside formulas).
+    A numeric question shows each parameter as its range (no instance is drawn here)."""
+    text = tr(numeric.template(q) if q.numeric is not None else q.question)
     markdown(highlight(text, query, mark=_mark) if query else text)
 
 

@@ -9,6 +9,7 @@ the suggestion); nothing here is stored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
@@ -20,6 +21,7 @@ from prep.interview import Answer
 from prep.numeric import Instance
 from prep.ui import lang, markdown, t, tr
 
+TABLE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*\|", re.M)  # a Markdown table's rule row
 SUGGESTED = Text("建议的评分", "The suggested grade")
 
 
@@ -33,8 +35,13 @@ def answer_area(key: str, *, placeholder: str, on_change: Callable[..., None] | 
 
 
 def side_by_side(mine: str, model: Text, prefix: str) -> None:
-    """The learner's answer beside the model answer (containers ``{prefix}_mine`` / ``_model``)."""
-    mine_column, model_column = st.columns(2)
+    """The learner's answer beside the model answer (containers ``{prefix}_mine`` / ``_model``);
+    one above the other when the model answer holds a table, which half a page would squeeze
+    to a word per line and cut off at the right."""
+    if TABLE.search(tr(model)):
+        mine_column = model_column = st.container()
+    else:
+        mine_column, model_column = st.columns(2)
     with mine_column.container(border=True, key=f"{prefix}_mine"):
         st.markdown(f"**{t('你的回答', 'Your answer')}**")
         markdown(mine or t("（没有作答）", "(no answer typed)"))

@@ -77,3 +77,19 @@ def test_readiness_by_section_uses_fsrs_and_latest_scores_take_the_newest_interv
     scores = latest_scores([new, old], QUESTIONS)
     assert scores["basics"][0] == pytest.approx(2 / 3)
     assert scores["basics"][1] == new.finished
+
+
+def test_question_title_cut_never_leaves_a_lone_dollar():
+    """Bug (qa): the report's "review these first" title was cut inside a formula
+    ("... GQA-$…"), showing a raw "$" in the page."""
+    from prep.i18n import Text
+    from prep.interview_report import TITLE_CHARS, question_title
+
+    class _Q:
+        numeric = None
+        question = Text("中" * (TITLE_CHARS - 8) + "，GQA-$H$ 就是 MHA？",
+                        "x" * (TITLE_CHARS - 8) + " GQA-$H$ is MHA?")
+
+    for lang in ("zh", "en"):
+        title = question_title(_Q(), "q", lang)
+        assert title.endswith("…") and title.count("$") % 2 == 0, title

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 
 import pytest
 import torch
@@ -321,4 +322,21 @@ def test_template_shows_each_parameter_as_its_range():
     shown = numeric.template(q)
     assert "fp32 / bf16 / fp8" in shown.en and "fp32 / bf16 / fp8" in shown.zh
     assert "batch 1–16" in shown.en
-    assert "{" not in shown.en.replace("{KV}", "")
+    assert "{" not in re.sub(r"\\text\{[^}]*\}", "", shown.en).replace("{KV}", "")
+
+
+def test_score_matrix_steps_name_what_the_bytes_multiply():
+    """Bug (qa): the second worked step began with a bare "× 4 bytes = ...", a list item with
+    no left-hand side; it now names the entry count it multiplies."""
+    steps = formulas.score_matrix_gib(seq_len=4096, heads=16, batch=1, dtype="fp32").steps
+    assert steps[1].en.startswith(f"{1 * 16 * 4096**2:,} entries × 4 bytes"), steps[1].en
+    assert steps[1].zh.startswith(f"{1 * 16 * 4096**2:,} 个元素 × 4 字节"), steps[1].zh
+
+
+def test_template_inside_a_formula_does_not_read_as_a_fraction():
+    """Bug (qa): "$D={head_dim}$" became "$D=64 / 128$", which KaTeX draws as the fraction
+    64/128; inside a formula the choices are joined by a word, in the page's language."""
+    shown = numeric.template(BANK.question("num-rope-angle"))
+    assert r"$D=64\text{ or }128$" in shown.en, shown.en
+    assert r"$D=64\text{ 或 }128$" in shown.zh, shown.zh
+    assert "base 10000 / 500000" in shown.en  # outside a formula: unchanged

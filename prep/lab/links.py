@@ -216,3 +216,9 @@ def preset_url(params: Mapping[str, object]) -> str:
     if module is not None:
         query["module"] = module
     return "Lab?" + urlencode(query)
+
+
+def opens(params: Mapping[str, object]) -> bool:
+    """Whether ``params`` (a question's Lab preset) names a module this Lab has: a link to a
+    module not (yet) in the chooser would open another module with a warning, so none is shown."""
+    return registry.resolve_module(str(params.get("module", ""))) is not None

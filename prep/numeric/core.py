@@ -49,6 +49,9 @@ class Instance:
 AnswerFunction = Callable[..., Solution]
 FUNCTIONS: dict[str, AnswerFunction] = {}
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+MATH_DELIMITER = re.compile(r"\$\$|\$")  # an odd count before a place: inside a formula
+IN_MATH_OR = Text(r"\text{ 或 }", r"\text{ or }")  # choices inside a formula, per language
+IN_MATH_DASH = r"\text{–}"  # a range inside a formula
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$", re.S)
 
 
@@ -124,13 +127,24 @@ def template(question: Any) -> Text:
     """The question with each parameter shown as its range (for a list, an export or a search
     result, where no instance is drawn): ``{dtype}`` -> ``fp32 / bf16 / fp8``, ``{batch}`` ->
     ``1–16``."""
-    shown = {}
-    for name, spec in question.numeric.params.items():
-        if spec.choices is not None:
-            shown[name] = " / ".join(_show(v) for v in spec.choices)
-        else:
-            shown[name] = f"{_show(spec.min)}–{_show(spec.max)}"
-    return fill(question.question, shown)
+    specs = question.numeric.params
+
+    def shown(name: str, in_math: bool, lang: str) -> str:
+        spec = specs[name]
+        if spec.choices is not None:  # in a formula "64 / 128" would read as a fraction
+            return (IN_MATH_OR[lang] if in_math else " / ").join(_show(v) for v in spec.choices)
+        return (IN_MATH_DASH if in_math else "–").join((_show(spec.min), _show(spec.max)))
+
+    def one(source: str, lang: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            if match.group(1) not in specs:
+                return match.group(0)
+            in_math = len(MATH_DELIMITER.findall(source, 0, match.start())) % 2 == 1
+            return shown(match.group(1), in_math, lang)
+
+        return PLACEHOLDER.sub(replace, source)
+
+    return Text(one(question.question.zh, "zh"), one(question.question.en, "en"))
 
 
 def draw(question: Any, rng: random.Random) -> Instance:

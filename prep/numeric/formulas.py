@@ -110,12 +110,15 @@ def attention_core_gflops(seq_len: int, d_model: int) -> Solution:
 @register
 def score_matrix_gib(seq_len: int, heads: int, batch: int, dtype: str) -> Solution:
     """Memory of the materialised score (or weight) matrix: ``B * H * n^2 * bytes``."""
-    total = batch * heads * seq_len**2 * _bytes_of(dtype)
+    entries = batch * heads * seq_len**2
+    total = entries * _bytes_of(dtype)
     return Solution(total / GIB, (
         Text(f"分数矩阵形状 (B, H, n, n) = ({batch}, {heads}, {seq_len}, {seq_len})。",
              f"The scores have shape (B, H, n, n) = ({batch}, {heads}, {seq_len}, {seq_len})."),
-        Text(f"× {_bytes_of(dtype)} 字节 = {fmt(total)} B = {fmt(total / GIB)} GiB。",
-             f"× {_bytes_of(dtype)} bytes = {fmt(total)} B = {fmt(total / GIB)} GiB."),
+        Text(f"{fmt(entries)} 个元素 × {_bytes_of(dtype)} 字节 = {fmt(total)} B"
+             f" = {fmt(total / GIB)} GiB。",
+             f"{fmt(entries)} entries × {_bytes_of(dtype)} bytes = {fmt(total)} B"
+             f" = {fmt(total / GIB)} GiB."),
     ))
 
 
