@@ -181,6 +181,12 @@ def show_report(report: Any, page_lang: str, map_pick: str) -> None:
     if mine and ref and np.shape(mine) == np.shape(ref):
         st.plotly_chart(viz.heatmaps(np.array([mine, ref]), titles=[yours, reference], columns=2,
                                      zmax=1.0, hover=hover_names()), key="practice_heatmaps")
+        difference = np.array(mine) - np.array(ref)  # (L, S): where yours departs, and by how much
+        if np.abs(difference).max() > 0:
+            st.plotly_chart(viz.heatmaps(difference, titles=[t("差值：你的 − 参考", "Difference: "
+                                                               "yours − reference")],
+                                         colorscale="RdBu", z_format="rounded",
+                                         hover=hover_names()), key="practice_difference")
         return
     columns = st.columns(2)
     for column, weights, title in ((columns[0], mine, yours), (columns[1], ref, reference)):

@@ -7,10 +7,12 @@ import json
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from prep.exercises import get, load_exercises
+from prep.lab.figures import decode_z
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/4_Practice.py"
@@ -234,3 +236,19 @@ def test_bug16_4_an_old_verdict_was_not_marked_once_the_code_changed():
     _editor(at, "sdpa-masked").set_value(exercise.solution + "\n# changed\n").run()
     at.button(key="practice_run").click().run()  # judged again: current
     assert not _greyed(at)
+
+
+def test_a_failure_shows_the_difference_between_your_weights_and_the_reference():
+    # Issue 15: the failure view showed the two maps side by side but not where they differ.
+    exercise = get("sdpa-masked")
+    at = _open(ex="sdpa-masked")
+    _editor(at, "sdpa-masked").set_value(exercise.solution.replace("* scale", ""))
+    at.button(key="practice_run").click().run()
+    assert not at.exception
+    specs = {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec)
+             for c in at.get("plotly_chart")}
+    difference = next(s for key, s in specs.items() if key.endswith("practice_difference"))
+    trace = next(t for t in difference["data"] if t["type"] == "heatmap")
+    assert "Difference: yours − reference" in json.dumps(difference, ensure_ascii=False)
+    z = decode_z(trace)
+    assert np.abs(z).max() > 0.01 and z.min() < 0 < z.max()  # weight moves both ways
