@@ -97,7 +97,8 @@ def number_box(drawn: Instance, answer: Answer, *, key: str, prefix: str,
     """Before the check: the number box with its unit, Check, and the first step as a hint
     (buttons ``{prefix}_check`` and ``{prefix}_hint``)."""
     st.text_input(t(f"你的答案（{drawn.unit.zh}）", f"Your answer ({drawn.unit.en})"),
-                  key=key, placeholder="132")
+                  key=key, placeholder=t("输入一个数，可用科学计数法，如 1.5e9",
+                                         "Type a number; scientific notation like 1.5e9 is fine"))
     if answer.hint_used:
         st.info(t("第一步：", "First step: ") + tr(drawn.steps[0]))
     with st.container(horizontal=True):

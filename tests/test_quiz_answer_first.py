@@ -144,6 +144,8 @@ def test_a_numeric_question_draws_numbers_and_the_app_grades_the_learners_number
     assert f"{window}" in page_text(at) and "{window}" not in page_text(at)  # drawn, not raw
     assert "quiz_reveal" not in [b.key for b in at.button]         # the app grades it
     (box,) = at.text_input
+    # QA: the placeholder "132" looked like a pre-filled answer; it must not be a bare number.
+    assert not box.placeholder.replace(",", "").replace(".", "").isdigit()
     box.set_value("a few").run()
     at.button(key="quiz_check").click().run()
     assert ("is not a number" if lang == "en" else "不是一个数") in at.warning[0].value
