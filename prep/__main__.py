@@ -15,13 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from prep import settings
-from prep.bank import lab_preset_problems, load_bank, run_code_blocks
+from prep.bank import lab_preset_problems, load_bank, run_code_blocks, syntax_problems
 from prep.export import to_markdown, write_anki
 
 
 def validate(paths: Sequence[str], run_code: bool) -> int:
     bank = load_bank(paths or [settings.content_dir()])
-    problems = list(bank.problems) + lab_preset_problems(bank)
+    problems = list(bank.problems) + syntax_problems(bank) + lab_preset_problems(bank)
     if run_code:
         problems += run_code_blocks(bank)
     for problem in problems:

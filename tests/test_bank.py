@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 from prep.__main__ import main
-from prep.bank import load_bank, run_code_blocks
+from prep.bank import load_bank, run_code_blocks, syntax_problems
 
 GOOD_QUESTION = """\
   - id: {qid}
@@ -161,11 +161,15 @@ def test_check_that_fails_is_reported(tmp_path):
     assert "`check` raised AssertionError: x should be 3" in problem.message
 
 
-def test_code_with_syntax_error_is_a_load_error(tmp_path):
+def test_code_with_syntax_error_is_a_validation_error(tmp_path, capsys):
     bad = good("a-one") + "    code: |\n      def f(:\n    check: |\n      pass\n"
-    write(tmp_path, "01-a.yaml", section("a", bad))
-    [problem] = load_bank(tmp_path).problems
+    path = write(tmp_path, "01-a.yaml", section("a", bad))
+    bank = load_bank(tmp_path)
+    assert bank.problems == []  # loading stays fast: the app shows code, it never runs it
+    [problem] = syntax_problems(bank)
     assert problem.field == "code" and "does not compile" in problem.message
+    assert main(["validate", str(path), "--no-run"]) == 1
+    assert "does not compile" in capsys.readouterr().err
 
 
 def test_unknown_field_is_an_error(tmp_path):

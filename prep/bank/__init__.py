@@ -9,7 +9,13 @@ Modules: ``model`` (schema, ``Bank``), ``loader`` (YAML, line numbers), ``rules`
 and bank-wide), ``checks`` (code blocks, Lab presets).
 """
 
-from prep.bank.checks import lab_preset_problems, preset_problems, run_code_block, run_code_blocks
+from prep.bank.checks import (
+    lab_preset_problems,
+    preset_problems,
+    run_code_block,
+    run_code_blocks,
+    syntax_problems,
+)
 from prep.bank.loader import attention_exports, load_bank
 from prep.bank.model import (
     KEY_POINTS_MAX,
@@ -45,4 +51,5 @@ __all__ = [
     "preset_problems",
     "run_code_block",
     "run_code_blocks",
+    "syntax_problems",
 ]
