@@ -12,12 +12,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from prep import i18n
+from prep.judge.report import STATUS_NAMES  # the judge names its own statuses
 
-STATUS_NAMES = {  # keyed by the judge's status strings (judge.PASSED, FAILED, ERROR)
-    "passed": i18n.Text("通过", "passed"),
-    "failed": i18n.Text("未通过", "failed"),
-    "error": i18n.Text("出错", "error"),
-}
 NO_VALUE = "—"  # a cell with nothing measured
 DIFF_FORMAT = "{:.2e}"
 

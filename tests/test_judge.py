@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from prep import judge
+from prep import judge, practice_report
 from prep.exercises import get
 from prep.i18n import Text
 
@@ -238,7 +238,7 @@ def test_broken_exercise_module_is_an_internal_error(tmp_path):
 
 def test_result_rows_are_bilingual():
     report = run(EXERCISE.solution.replace("* scale", ""))
-    rows_en, rows_zh = report.rows("en"), report.rows("zh")
+    rows_en, rows_zh = practice_report.table(report, "en"), practice_report.table(report, "zh")
     assert any("Missing scale" in row["message"] for row in rows_en)
     assert any("缺少缩放" in row["message"] for row in rows_zh)
     assert {row["test"] for row in rows_en} != {row["test"] for row in rows_zh}

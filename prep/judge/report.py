@@ -134,19 +134,6 @@ class Report:
     def accepted(self) -> bool:
         return self.verdict == ACCEPTED
 
-    def rows(self, lang: str) -> list[dict[str, Any]]:
-        """One table row per test, in ``lang`` (for the page's results table)."""
-        return [
-            {
-                "test": r.name.pick(lang),
-                "status": STATUS_NAMES[r.status].pick(lang) if r.status in STATUS_NAMES
-                else r.status,
-                "message": r.message.pick(lang) if r.message else "",
-                "max_abs_diff": r.max_abs_diff,
-            }
-            for r in self.results
-        ]
-
 
 def build_report(events: list[dict], timed_out: bool, returncode: int | None, printed: str,
                  truncated: bool, seconds: float, limits: Limits) -> Report:
