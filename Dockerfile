@@ -35,6 +35,9 @@ COPY app.py ./
 COPY pages/ pages/
 COPY content/ content/
 COPY .streamlit/ .streamlit/
+# Plotly.js from the installed plotly package, served by the app itself (the app cannot write
+# here at run time: it runs as an unprivileged user).
+RUN python -m prep.web_assets
 
 RUN useradd --create-home --uid 10001 learner \
     && mkdir -p /data \

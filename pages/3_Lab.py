@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from prep import ui, ui_lab, ui_lab_modern
+from prep import ui, ui_chart, ui_lab, ui_lab_modern
 
 lang = ui.setup_page("注意力实验室", "Attention Lab")
 
@@ -119,8 +119,8 @@ def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None, phone: bool
     average, row = st.columns(2)
     with average:
         st.header(ui.t("各头平均", "Head average"))
-        st.plotly_chart(lab.average_figure(result_a, ui.t("平均", "average"), ui.hover_names()),
-                        key="lab_average", config=lab.plotly_config("head-average"))
+        ui_chart.chart(lab.average_figure(result_a, ui.t("平均", "average"), ui.hover_names()),
+                       key="lab_average", config=lab.plotly_config("head-average"))
     with row:
         st.header(ui.t("一个查询词元的一行", "One query token's row"))
         picks = st.columns(2)
@@ -130,10 +130,10 @@ def results(config_a: lab.LabConfig, config_b: lab.LabConfig | None, phone: bool
             picks[1].selectbox(ui.t("头", "Head"), range(result_a.weights.shape[0]),
                                format_func=lambda h: str(h + 1), key=W + "head")
         head = result_a.clamped_head
-        st.plotly_chart(lab.row_figure(result_a, (ui.t(f"头 {head + 1}", f"head {head + 1}"),
-                                                  ui.t("各头平均", "head average")),
-                                       ui.hover_names()),
-                        key="lab_row", config=lab.plotly_config("query-row"))
+        ui_chart.chart(lab.row_figure(result_a, (ui.t(f"头 {head + 1}", f"head {head + 1}"),
+                                                 ui.t("各头平均", "head average")),
+                                      ui.hover_names()),
+                       key="lab_row", config=lab.plotly_config("query-row"))
     ui_lab.statistics(result_a)
     # Collapsed and computed on open: eight more charts on every rerun otherwise.
     with st.expander(ui.t(f"逐步计算（头 {head + 1}）", f"Step by step (head {head + 1})"),

@@ -5,7 +5,7 @@ Logic in prep.realmodel (loading, statistics, the reproduction check) and prep.r
 
 import streamlit as st
 
-from prep import ui
+from prep import ui, ui_chart
 
 lang = ui.setup_page("真实模型", "Real model")
 
@@ -101,7 +101,7 @@ STAT_LABELS = {
 heatmap_column, numbers_column = st.columns([3, 1])
 with heatmap_column:
     title = ui.t(f"第 {layer} 层，第 {head} 个头", f"Layer {layer}, head {head}")
-    st.plotly_chart(
+    ui_chart.chart(
         figures.head_heatmap(result.attentions, result.tokens, layer, head, title,
                              ui.hover_names()),
         key="rm_heatmap",
@@ -141,7 +141,7 @@ st.caption(ui.t(
     "Rows are layers, columns are heads; each thumbnail is coloured up to its own largest weight; "
     "the red box is the head chosen above.",
 ))
-st.plotly_chart(
+ui_chart.chart(
     figures.head_grid(
         result.attentions,
         selected=(layer, head),

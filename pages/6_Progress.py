@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from prep import progress, study, ui, ui_interview_report, ui_practice, ui_store
+from prep import progress, study, ui, ui_chart, ui_interview_report, ui_practice, ui_store
 from prep import progress_figures as figures
 from prep.store import StoreError
 
@@ -41,11 +41,11 @@ columns[1].metric(ui.t("记住的比例", "Retention"), f"{progress.retention(re
 columns[2].metric(ui.t("已学题目", "Questions seen"), len(cards))
 ui_store.study_metrics(study.counts((q.id for q in bank.questions), cards, now, tz))
 
-st.plotly_chart(figures.reviews_per_day(days, lang), key="chart_per_day")
-st.plotly_chart(figures.retention_per_day(days, lang), key="chart_retention")
+ui_chart.chart(figures.reviews_per_day(days, lang), key="chart_per_day")
+ui_chart.chart(figures.retention_per_day(days, lang), key="chart_retention")
 table = progress.mastery(((s.id, [q.id for q in s.questions]) for s in bank.sections), cards)
-st.plotly_chart(figures.mastery_by_section([(s.id, s.title) for s in bank.sections], table, lang),
-                key="chart_mastery")
-st.plotly_chart(figures.due_forecast(progress.forecast(cards, now, tz, FORECAST_DAYS), lang),
-                key="chart_forecast")
+ui_chart.chart(figures.mastery_by_section([(s.id, s.title) for s in bank.sections], table, lang),
+               key="chart_mastery")
+ui_chart.chart(figures.due_forecast(progress.forecast(cards, now, tz, FORECAST_DAYS), lang),
+               key="chart_forecast")
 ui_interview_report.progress_panel(bank, cards)

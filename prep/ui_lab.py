@@ -11,6 +11,7 @@ import re
 import streamlit as st
 
 from prep import lab, ui
+from prep.ui_chart import chart
 
 _PHONE = re.compile(r"Mobi|Android|iPhone|iPad")
 
@@ -38,7 +39,7 @@ def heatmaps(result: lab.LabResult, chart_key: str, narrow: bool = False,
                               narrow=narrow, phone=phone)
     # On a phone the toolbar sat over the head's title; the download stays on the desktop.
     config = {**lab.plotly_config(chart_key), **({"displayModeBar": False} if phone else {})}
-    st.plotly_chart(figure, key=chart_key, config=config)
+    chart(figure, key=chart_key, config=config)
     st.caption(ui.t(
         f"输出形状 {result.output_shape}；行 = 查询，列 = 键；"
         "颜色与悬停值为百分比（精确到 0.01）。",
@@ -107,9 +108,9 @@ def steps_view(result: lab.LabResult) -> None:
             st.latex(step.formula)
             if step.note is not None:
                 st.caption(ui.t(*step.note))
-            st.plotly_chart(lab.matrix_figure(step.values, step.row_labels, step.col_labels, ""),
-                            key=f"lab_step_{step.key}",
-                            config=lab.plotly_config(f"step-{step.key}"))
+            chart(lab.matrix_figure(step.values, step.row_labels, step.col_labels, ""),
+                  key=f"lab_step_{step.key}",
+                  config=lab.plotly_config(f"step-{step.key}"))
 
 
 def source_view(result: lab.LabResult, key: str = "lab_source") -> None:

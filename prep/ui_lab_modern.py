@@ -15,6 +15,7 @@ from prep import lab, ui
 from prep.lab import config as lab_config
 from prep.lab import figures_modern, kv_bytes
 from prep.lab.module_view import ModuleView
+from prep.ui_chart import chart
 
 DECODE_KEY = "lab_decode_next"
 RESET_KEY = "lab_decode_reset"
@@ -104,17 +105,16 @@ def module_view(result: lab.LabResult) -> None:
         row = view.panels[start:start + 3]
         for column, panel in zip(st.columns(3), row, strict=False):
             with column:
-                st.plotly_chart(figures_modern.panel_figure(panel, ui.tr(panel.title)),
-                                key=f"lab_panel_{panel.key}",
-                                config=lab.plotly_config(f"{view.kind}-{panel.key}"))
+                chart(figures_modern.panel_figure(panel, ui.tr(panel.title)),
+                      key=f"lab_panel_{panel.key}",
+                      config=lab.plotly_config(f"{view.kind}-{panel.key}"))
                 if panel.caption is not None:
                     st.caption(ui.tr(panel.caption))
     if view.bars:
         for column, bars in zip(st.columns(len(view.bars)), view.bars, strict=False):
             with column:
-                st.plotly_chart(figures_modern.bars_figure(bars, ui.tr(bars.title),
-                                                           ui.tr(bars.axis)),
-                                key=f"lab_bars_{bars.key}",
-                                config=lab.plotly_config(f"{view.kind}-{bars.key}"))
+                chart(figures_modern.bars_figure(bars, ui.tr(bars.title), ui.tr(bars.axis)),
+                      key=f"lab_bars_{bars.key}",
+                      config=lab.plotly_config(f"{view.kind}-{bars.key}"))
                 if bars.caption is not None:
                     st.caption(ui.tr(bars.caption))

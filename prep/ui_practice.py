@@ -22,6 +22,7 @@ from prep import practice, practice_report, ui_live
 from prep.exercises import load_exercises
 from prep.store import Store, StoreError
 from prep.ui import lang, t, timezone, tr
+from prep.ui_chart import chart
 
 DEBOUNCE_MS = 1000   # the editor sends its text this long after typing pauses
 EDITOR_LINES = (18, 32)  # the editor grows from 18 to 32 lines, then scrolls
@@ -175,22 +176,23 @@ def show_report(report: Any, page_lang: str, map_pick: str) -> None:
                           key=map_pick, format_func=lambda i: with_maps[i].name[page_lang])
     result = with_maps[chosen]
     if result.figure is not None:
-        st.plotly_chart(go.Figure(result.figure), key="practice_figure")
+        chart(go.Figure(result.figure), key="practice_figure")
     mine, ref = result.learner_weights, result.reference_weights
     yours, reference = t("你的权重", "Your weights"), t("参考权重", "Reference weights")
     if mine and ref and np.shape(mine) == np.shape(ref):
-        st.plotly_chart(viz.heatmaps(np.array([mine, ref]), titles=[yours, reference], columns=2,
-                                     zmax=1.0, hover=hover_names()), key="practice_heatmaps")
+        chart(viz.heatmaps(np.array([mine, ref]), titles=[yours, reference], columns=2,
+                           zmax=1.0, hover=hover_names()), key="practice_heatmaps")
         difference = np.array(mine) - np.array(ref)  # (L, S): where yours departs, and by how much
         if np.abs(difference).max() > 0:
-            st.plotly_chart(viz.heatmaps(difference, titles=[t("差值：你的 − 参考", "Difference: "
-                                                               "yours − reference")],
-                                         colorscale="RdBu", z_format="rounded",
-                                         hover=hover_names()), key="practice_difference")
+            chart(viz.heatmaps(difference, titles=[t("差值：你的 − 参考", "Difference: "
+                                                     "yours − reference")],
+                               colorscale="RdBu", z_format="rounded",
+                               hover=hover_names()), key="practice_difference")
         return
     columns = st.columns(2)
-    for column, weights, title in ((columns[0], mine, yours), (columns[1], ref, reference)):
+    for index, (column, weights, title) in enumerate(((columns[0], mine, yours),
+                                                      (columns[1], ref, reference))):
         if weights:
-            column.plotly_chart(viz.heatmaps(np.array(weights), titles=[title], zmax=1.0,
-                                             hover=hover_names()),
-                                key=f"practice_heatmap_{title}")
+            with column:
+                chart(viz.heatmaps(np.array(weights), titles=[title], zmax=1.0,
+                                   hover=hover_names()), key=f"practice_heatmap_{index}")

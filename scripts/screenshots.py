@@ -384,7 +384,7 @@ def shoot(url: str, lang: str, out: Path) -> list[Path]:
         saved.extend(interview_shots(page, url, lang, out))
 
         page.goto(f"{url}/Progress?lang={lang}")
-        page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+        page.locator('.prep-chart.js-plotly-plot').first.wait_for()
         idle(page)
         saved.append(out / "progress.png")
         page.screenshot(path=saved[-1], full_page=True)

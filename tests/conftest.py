@@ -3,6 +3,7 @@ running app server (started as the README's run command starts it) and a Chromiu
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -32,6 +33,22 @@ SERVER_START_TIMEOUT_S = 60.0
 # Connected and not running: before the websocket connects, "notRunning" also holds.
 IDLE = ('[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
         '[data-test-script-state="notRunning"]')
+
+
+def charts(at) -> list:
+    """The charts an AppTest run drew (prep.ui_chart: one components-v2 element each)."""
+    return [element for element in at.get("bidi_component")
+            if element.proto.component_name.endswith("chart")]
+
+
+def chart_specs(at) -> list[dict]:
+    """The Plotly figures (as JSON) of the charts an AppTest run drew, in page order."""
+    return [json.loads(json.loads(element.proto.json)["figure"]) for element in charts(at)]
+
+
+def chart_keys(at) -> list[str]:
+    """The ``key`` each chart was drawn with (its container's key)."""
+    return [element.proto.id.rsplit("-", 1)[-1].removesuffix("_plotly") for element in charts(at)]
 
 
 @pytest.fixture(autouse=True)

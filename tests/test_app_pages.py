@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import chart_specs, charts
 from fsrs import Rating
 from streamlit.testing.v1 import AppTest
 
@@ -252,7 +252,7 @@ def test_quiz_due_now_leaves_out_cards_that_are_not_due():
 
 def test_progress_has_an_empty_state_then_charts_of_the_history():
     at = open_page("pages/6_Progress.py", lang="en")
-    assert "No reviews yet" in at.info[0].value and not at.get("plotly_chart")
+    assert "No reviews yet" in at.info[0].value and not charts(at)
     store = Store(settings.db_path())
     now = datetime.now(UTC)
     for qid, rating in (("fx-why-sqrt", Rating.Good), ("fx-why-heads", Rating.Again),
@@ -261,9 +261,9 @@ def test_progress_has_an_empty_state_then_charts_of_the_history():
         store.record(qid, rating, card, now)
     at.run()
     assert not at.exception
-    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    assert len(charts) == 4
-    per_day, retention, mastery, forecast = charts
+    drawn = chart_specs(at)
+    assert len(drawn) == 4
+    per_day, retention, mastery, forecast = drawn
     assert sum(sum(trace["y"]) for trace in per_day["data"]) == 3
     assert retention["data"][0]["y"] == [pytest.approx(2 / 3)]
     mastery_by_level = {t["name"]: t["x"] for t in mastery["data"]}
@@ -415,7 +415,7 @@ def test_progress_count_axes_had_ticks_at_half_a_card():
         card = schedule.preview(schedule.new_card(qid, now), now)[Rating.Good].card
         store.record(qid, Rating.Good, card, now)
     at = open_page("pages/6_Progress.py", lang="en")
-    per_day, _, _, forecast = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    per_day, _, _, forecast = chart_specs(at)
     assert per_day["layout"]["yaxis"]["dtick"] == 1
     assert forecast["layout"]["yaxis"]["dtick"] == 1
 

@@ -89,7 +89,7 @@ def test_browse_reveal_keyboard_quiz_and_progress_survives_a_restart(
     no_exception(page)
     metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
     assert any(m.startswith("Reviews") and m.endswith("4") for m in metrics), metrics
-    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(4)
+    expect(page.locator('.prep-chart.js-plotly-plot')).to_have_count(4)
     page.screenshot(path=artifacts / "journey-progress-after-restart.png", full_page=True)
 
 

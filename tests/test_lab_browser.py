@@ -93,3 +93,34 @@ def test_switching_language_then_clicking_keeps_the_module_and_does_not_crash(ap
         expect(page.locator(".st-key-lab_mask input")).to_have_value(mask_label)
         assert page.locator(".st-key-lab_tokens input").nth(1).is_checked()  # random tokens
         assert "module=scaled_dot_product_attention" in page.url and "mask=causal" in page.url
+
+
+@pytest.mark.browser
+def test_a_key_press_updates_the_heatmaps_in_place_from_plotly_js_served_here(app_server, page):
+    """Regression: ``st.plotly_chart`` gave every new figure a new element, so each key press
+    threw the charts away and built them anew (Plotly.newPlot): most of the Lab's wait. The
+    chart element now stays, and Plotly.react updates it. Plotly.js comes from this server; every
+    other request is refused; the query row's bars carry their colours without a console warning
+    per bar."""
+    requests, warnings = [], []
+    page.context.route("**/*", lambda route: (
+        route.continue_() if route.request.url.startswith(app_server.url) else route.abort()))
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda message: warnings.append(message.text)
+            if "color specifier" in message.text else None)
+    page.goto(f"{app_server.url}/Lab?lang=en&module=scaled_dot_product_attention")
+    page.wait_for_selector(GRID)
+    wait_idle(page)
+    page.evaluate(f"() => {{ window.__grid = document.querySelector({GRID!r});"
+                  " window.__data = window.__grid.data; }")
+    page.locator(".st-key-lab_temperature input[type='range']").press("ArrowRight")
+    page.wait_for_function(f"() => document.querySelector({GRID!r}).data !== window.__data")
+    wait_idle(page)
+    assert page.evaluate(f"() => document.querySelector({GRID!r}) === window.__grid"), \
+        "the chart element was replaced, not updated"
+    assert any(url.endswith("/app/static/plotly.min.js") for url in requests)
+    assert all(url.startswith(app_server.url) for url in requests), requests
+    assert not warnings, warnings[:3]
+    colours = page.locator(".st-key-lab_row .js-plotly-plot").evaluate(
+        "el => Array.from(el.querySelectorAll('.bars .point path')).map(p => p.style.fill)")
+    assert colours and len(set(colours)) > 1 and "rgb(0, 0, 0)" not in colours, colours

@@ -3,10 +3,10 @@ draws its grid, its own charts and numbers, and the KV-cache stepper's click gro
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from conftest import chart_keys, chart_specs
 from streamlit.testing.v1 import AppTest
 
 from prep import lab
@@ -39,12 +39,7 @@ def open_lab(lang: str, **params: str) -> AppTest:
 
 def charts(at: AppTest) -> dict[str, dict]:
     """Plotly charts by their widget key (the element id ends with the user key)."""
-    found = {}
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        key = chart.proto.id.rsplit("-", 1)[-1] if chart.proto.id else ""
-        found[key] = spec
-    return found
+    return dict(zip(chart_keys(at), chart_specs(at), strict=True))
 
 
 def metric_values(at: AppTest) -> dict[str, str]:
@@ -62,10 +57,10 @@ def test_each_modern_view_renders_its_grid_charts_and_numbers(module, lang):
     at = open_lab(lang, module=module)
     assert_clean(at)
     assert at.selectbox(key="lab_module").value == module
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = chart_specs(at)
     assert lab.count_heatmaps(specs[0]) == lab.defaults_for(module).heads
     panels, bars, (label_en, label_zh) = VIEWS[module]
-    spec_ids = " ".join(c.proto.id for c in at.get("plotly_chart"))
+    spec_ids = " ".join(chart_keys(at))
     for key in panels:
         assert f"lab_panel_{key}" in spec_ids, key
     for key in bars:
@@ -90,7 +85,7 @@ def test_the_kv_stepper_click_decodes_one_token_and_the_cache_grows():
     values = metric_values(at)
     assert values["tokens held len(cache)"] == "5" and values["elements held cache.numel"] == "320"
     assert at.query_params["decoded"] == ["1"] or at.query_params["decoded"] == "1"
-    grid = json.loads(at.get("plotly_chart")[0].proto.spec)
+    grid = chart_specs(at)[0]
     assert lab.decode_z(grid["data"][0]).shape == (5, 5)
     at.button(key="lab_decode_next").click().run()
     assert metric_values(at)["tokens held len(cache)"] == "6"

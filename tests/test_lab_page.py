@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import chart_specs, charts
 from streamlit.testing.v1 import AppTest
 
 from prep import lab
@@ -26,7 +27,7 @@ def open_lab(**params: str) -> AppTest:
 
 
 def specs(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return chart_specs(at)
 
 
 def grid(at: AppTest) -> dict:
@@ -50,7 +51,7 @@ def test_every_module_renders_with_its_defaults(module):
     defaults = lab.defaults_for(module)
     assert at.selectbox(key="lab_module").value == module
     assert lab.count_heatmaps(grid(at)) == lab.head_count(defaults)
-    assert len(at.get("plotly_chart")) >= 3  # grid, head average, query row (+ steps)
+    assert len(charts(at)) >= 3  # grid, head average, query row (+ steps)
     at.session_state["lab_source"] = True    # the source is computed when its expander opens
     at.run()
     assert any("def " in code.value or "class " in code.value for code in at.code)
@@ -87,7 +88,7 @@ def test_an_invalid_setting_shows_an_error_and_no_exception(setting, message):
     setting(at).run()
     assert not at.exception
     assert len(at.error) == 1 and message in at.error[0].value
-    assert not at.get("plotly_chart")
+    assert not charts(at)
 
 
 def test_a_window_below_one_is_moved_to_one_with_a_note():

@@ -46,7 +46,7 @@ def test_wrong_solution_fails_then_fixed_solution_passes(app_server, page, artif
     failures.get_by_text("opposite mask convention").first.wait_for(timeout=RESULT_TIMEOUT_MS)
     wait_idle(page)
     assert page.get_by_text("tests did not pass").count() >= 1
-    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()  # yours beside the reference
+    page.locator('.prep-chart.js-plotly-plot').first.wait_for()  # yours beside the reference
     page.screenshot(path=str(artifacts / "practice-wrong.png"), full_page=True)
 
     run_code(page, exercise.solution)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import chart_keys, chart_specs, charts
 from streamlit.testing.v1 import AppTest
 
 from prep.exercises import get, load_exercises
@@ -81,8 +82,8 @@ def test_wrong_solution_fails_then_fixed_solution_passes():
     table = at.dataframe[0].value
     assert table["message"].str.contains("Missing scale").any()
     assert at.error, "a wrong answer is shown as an error"
-    assert at.get("plotly_chart"), "the learner's heatmap beside the reference's"
-    spec = at.get("plotly_chart")[0].proto.spec
+    assert charts(at), "the learner's heatmap beside the reference's"
+    spec = json.dumps(chart_specs(at)[0])
     assert "Your weights" in spec and "Reference weights" in spec
 
     _editor(at, "sdpa-masked").set_value(exercise.solution)
@@ -155,7 +156,7 @@ def test_visualisation_exercise_shows_the_learners_own_figure():
     at.button(key="practice_run").click().run()
     assert not at.exception
     assert at.success
-    spec = at.get("plotly_chart")[0].proto.spec
+    spec = json.dumps(chart_specs(at)[0])
     assert '"heatmap"' in spec and '"reversed"' in spec
 
 
@@ -181,7 +182,7 @@ def test_heatmaps_beside_the_reference_are_labelled_in_chinese():
     _editor(at, "sdpa-masked").set_value(exercise.solution.replace("* scale", ""))
     at.button(key="practice_run").click().run()
     assert not at.exception
-    spec = json.dumps(json.loads(at.get("plotly_chart")[0].proto.spec), ensure_ascii=False)
+    spec = json.dumps(chart_specs(at)[0], ensure_ascii=False)
     assert "你的权重" in spec and "参考权重" in spec
     assert "查询 %{y}" in spec and "权重" in spec
     assert "query" not in spec and "weight" not in spec
@@ -245,8 +246,7 @@ def test_a_failure_shows_the_difference_between_your_weights_and_the_reference()
     _editor(at, "sdpa-masked").set_value(exercise.solution.replace("* scale", ""))
     at.button(key="practice_run").click().run()
     assert not at.exception
-    specs = {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec)
-             for c in at.get("plotly_chart")}
+    specs = dict(zip(chart_keys(at), chart_specs(at), strict=True))
     difference = next(s for key, s in specs.items() if key.endswith("practice_difference"))
     trace = next(t for t in difference["data"] if t["type"] == "heatmap")
     assert "Difference: yours − reference" in json.dumps(difference, ensure_ascii=False)

@@ -37,8 +37,8 @@ def test_type_a_sentence_pick_layer_3_head_5_and_see_its_heatmap(app_server, pag
 
     choose(page, "rm_layer", "3")
     choose(page, "rm_head", "5")
-    # The current heatmap, not the one Streamlit keeps on screen while a rerun is in flight.
-    heatmap = page.locator('.st-key-rm_heatmap[data-stale="false"]')
+    # The chart is updated in place (prep.ui_chart): its title changes when the new figure is in.
+    heatmap = page.locator('.st-key-rm_heatmap')
     heatmap.get_by_text("Layer 3, head 5").wait_for()
     wait_idle(page)
     heatmap.locator(".heatmaplayer").first.wait_for()  # plotly drew the heatmap trace

@@ -8,13 +8,13 @@ other pages still work.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import streamlit as st
+from conftest import chart_specs, charts
 from streamlit.testing.v1 import AppTest
 
 from prep import realmodel
@@ -50,7 +50,7 @@ def rerun_bytes(at: AppTest) -> int:
 
 
 def heatmap_spec(at: AppTest) -> dict:
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = chart_specs(at)
     heatmaps = [s for s in specs if [t["type"] for t in s["data"]] == ["heatmap"]]
     assert len(heatmaps) == 1
     return heatmaps[0]
@@ -68,7 +68,7 @@ def test_page_shows_tokens_heatmap_statistics_and_the_reproduction(monkeypatch):
     assert any("Identical up to" in s.value for s in at.success)
     assert len(at.dataframe) == 1
     assert at.dataframe[0].value.shape == (6 * 12, 7)
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = chart_specs(at)
     images = [s for s in specs if [t["type"] for t in s["data"]] == ["image"]]
     assert len(images) == 1  # the 6 x 12 grid is one PNG image
     assert images[0]["data"][0]["source"].startswith("data:image/png;base64,")
@@ -117,7 +117,7 @@ def test_sentence_pair_and_an_empty_sentence():
     at.text_input(key="rm_a").input("").run()
     assert not at.exception and not at.error
     assert any("Type some text" in i.value for i in at.info)
-    assert not at.get("plotly_chart")
+    assert not charts(at)
 
 
 def test_chinese_page_is_in_chinese():
@@ -140,7 +140,7 @@ def test_without_the_extra_the_page_says_how_to_enable_it(without_the_extra, lan
     assert not at.error
     [info] = at.info
     assert ENABLE_COMMAND in info.value
-    assert not at.get("plotly_chart") and not at.text_input
+    assert not charts(at) and not at.text_input
 
 
 def test_without_the_extra_the_rest_of_the_app_still_works(without_the_extra):

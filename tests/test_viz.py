@@ -106,6 +106,18 @@ def test_query_bars_show_one_row():
     assert spec["layout"]["xaxis"]["ticktext"] == tokens
 
 
+def test_query_bars_are_coloured_by_weight_as_css_colours():
+    """Regression: numbers in marker.color (with a colour scale) made Plotly.js warn once per
+    bar on every redraw, reading each number as a colour. The bars carry their colours."""
+    weights = softmax_weights(1, 5)[0]
+    row = weights[1].numpy()
+    colours = figure_json(viz.query_bars(weights, 1))["data"][0]["marker"]["color"]
+    assert all(isinstance(c, str) and c.startswith("rgb(") for c in colours)
+    strongest, weakest = int(row.argmax()), int(row.argmin())
+    assert colours[strongest] == "rgb(253, 231, 37)"   # the top of Viridis
+    assert colours[weakest] != colours[strongest]
+
+
 def test_rejects_wrong_token_counts_shapes_and_formats():
     weights = softmax_weights(2, 3)
     with pytest.raises(ValueError, match=r"argument `query_tokens`: expected 3 tokens, got 2"):

@@ -1,0 +1,99 @@
+"""Every chart of the app: a Plotly figure drawn by Plotly.js in the page, updated in place.
+
+Why not ``st.plotly_chart``: its element id is computed from the figure, so every new figure is
+a new element, and the browser throws the old chart away and builds the new one from nothing
+(Plotly.newPlot), after a JSON round trip of the whole figure for its theme. In the Lab that is
+most of what a learner waits for after a key press (benchmarks/bench_lab_browser.py: about 0.2 s
+of a 0.5 s change at the default settings, 0.7 s at the largest). Here one small Streamlit
+component (components v2, no iframe) keeps its element from run to run (the key is its
+identity) and hands each new figure to ``Plotly.react``, which updates the chart in place.
+
+Plotly.js is the copy inside the installed ``plotly`` package, served by this server
+(``prep.web_assets``); the browser loads it once per tab. If it cannot load, the chart's place
+says so in the page's language. What the learner sees is Plotly's own chart: hover, zoom, the
+toolbar's PNG download; Streamlit's full-screen button is not offered.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
+from plotly.io.json import to_json_plotly
+
+from prep import ui, web_assets
+from prep.i18n import Text
+
+LOG = logging.getLogger(__name__)
+DEFAULT_HEIGHT_PX = 450  # Plotly's own, for a figure that sets none
+FAILED = Text("图表无法加载：浏览器没能从本服务器取得 Plotly.js。请刷新页面。",
+              "The chart cannot load: the browser could not get Plotly.js from this server. "
+              "Reload the page.")
+
+# One look for every chart, whatever template a figure was built with: Plotly's white template
+# in the page's font (the browser swaps it in; a figure object is never changed).
+_TEMPLATE = go.layout.Template(pio.templates["plotly_white"])  # a copy
+_TEMPLATE.layout.font.family = '"Source Sans", "Source Sans Pro", sans-serif'
+TEMPLATE = to_json_plotly(_TEMPLATE.to_plotly_json())
+
+_JS = """
+const LIBRARY = %(url)s;
+const plotly = () => (window.__prepPlotly ??= new Promise((resolve, reject) => {
+  const script = document.createElement("script");
+  script.src = LIBRARY;
+  script.onload = () => resolve(window.Plotly);
+  script.onerror = () => { window.__prepPlotly = undefined; reject(new Error(LIBRARY)); };
+  document.head.appendChild(script);
+}));
+
+export default function ({ data, parentElement }) {
+  let chart = parentElement.querySelector(":scope > .prep-chart");
+  if (!chart) {
+    chart = document.createElement("div");
+    chart.className = "prep-chart";
+    parentElement.appendChild(chart);
+  }
+  chart.style.minHeight = data.height + "px";  // the chart's room before Plotly.js has loaded
+  const figure = JSON.parse(data.figure);
+  figure.layout = { ...figure.layout, template: JSON.parse(data.template) };
+  // One update at a time, in order: a newer figure never lands under an older one.
+  chart.__updates = (chart.__updates ?? Promise.resolve())
+    .then(plotly)
+    .then(Plotly => Plotly.react(chart, figure.data, figure.layout, data.config))
+    .catch(() => { chart.textContent = data.failed; });
+  return () => { window.Plotly?.purge(chart); };
+}
+"""
+
+_component = None
+
+
+def _chart_component() -> Any:
+    """The component, registered on first use (after the Plotly.js file is in place)."""
+    global _component
+    if _component is None:
+        try:
+            web_assets.ensure_plotly()
+        except OSError:  # the chart says so in the page; the host finds why in the log
+            LOG.exception("Plotly.js is not in %s", web_assets.STATIC_DIR)
+        _component = st.components.v2.component(
+            "chart", js=_JS % {"url": repr(web_assets.PLOTLY_URL)}, isolate_styles=False)
+    return _component
+
+
+def chart(figure: go.Figure, key: str, config: dict[str, Any] | None = None) -> None:
+    """Draw ``figure`` (not changed) in a container keyed ``key`` (CSS class ``st-key-{key}``),
+    with Plotly's ``config`` (the toolbar), resizing with the page."""
+    height = figure.layout.height or DEFAULT_HEIGHT_PX
+    data = {
+        "figure": pio.to_json(figure, validate=False),
+        "config": {**(config or {}), "responsive": True},
+        "height": height,
+        "template": TEMPLATE,
+        "failed": FAILED.pick(ui.lang()),
+    }
+    with st.container(key=key):
+        _chart_component()(data=data, key=f"{key}_plotly")
