@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fsrs import Rating
+from answer_box import answer_box, has_answer_box
 from streamlit.testing.v1 import AppTest
 
 from prep import settings
@@ -61,8 +62,7 @@ def start(at: AppTest, seed: int) -> None:
 
 
 def answer_and_reveal(at: AppTest, text: str) -> None:
-    (box,) = at.text_area
-    box.set_value(text).run()
+    answer_box(at).set_value(text).run()
     at.button(key="iv_reveal").click().run()
     assert not at.exception, at.exception
 
@@ -129,12 +129,12 @@ def test_two_question_interview_with_a_follow_up_ends_in_a_report(lang):
 def test_typed_text_survives_a_new_session_and_a_page_switch():
     at = open_interview_page("en")
     start(at, _seed_starting_with("iv-why-sqrt"))
-    at.text_area[0].set_value("half of my answer").run()
+    answer_box(at).set_value("half of my answer").run()
     at.switch_page("pages/1_Browse.py").run()
     at.switch_page(PAGE).run()
-    assert at.text_area[0].value == "half of my answer"               # a page switch
+    assert answer_box(at).value == "half of my answer"               # a page switch
     again = open_interview_page("en")                                 # a new session (a restart)
-    assert again.text_area[0].value == "half of my answer"
+    assert answer_box(again).value == "half of my answer"
     assert "sqrt{d_k}" in markdown_text(again)
 
 
@@ -172,7 +172,7 @@ def test_home_shows_readiness_per_section():
 def test_question_removed_from_the_bank_mid_interview_is_skipped(monkeypatch, tmp_path):
     at = open_interview_page("en")
     start(at, _seed_starting_with("iv-why-sqrt"))
-    at.text_area[0].set_value("typed before the bank changed").run()
+    answer_box(at).set_value("typed before the bank changed").run()
     smaller = tmp_path / "bank"
     smaller.mkdir()
     basics = (BANK_DIR / "01-basics.yaml").read_text(encoding="utf-8")
@@ -205,4 +205,4 @@ def test_each_role_starts_an_interview_on_the_real_bank(monkeypatch, role):
     at.button(key="iv_start").click().run()
     assert not at.exception, at.exception
     assert "第 1 / 3 道主问题" in "\n".join(p.proto.text for p in at.get("progress"))
-    assert at.text_area or at.text_input                 # a rubric box or a number box
+    assert has_answer_box(at) or at.text_input           # a rubric box or a number box

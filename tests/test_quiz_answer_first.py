@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fsrs import Rating
+from answer_box import answer_box
 from streamlit.testing.v1 import AppTest
 
 from prep import settings
@@ -74,8 +75,7 @@ def test_answer_first_suggests_hard_for_two_of_three_points_and_keeps_the_typed_
     at = open_quiz(lang)
     start_why_sqrt(at, answer_first=True)
     assert not [b for b in at.button if b.key.startswith("quiz_grade_")]
-    (box,) = at.text_area
-    box.set_value(TYPED).run()
+    answer_box(at).set_value(TYPED).run()
     assert TYPED in page_text(at)                                    # the live preview
     at.button(key="quiz_reveal").click().run()
     assert not at.exception, at.exception
@@ -128,10 +128,10 @@ def test_the_answer_first_option_is_kept_across_pages():
 def test_a_half_typed_answer_survives_a_page_switch():
     at = open_quiz("en")
     start_why_sqrt(at, answer_first=True)
-    at.text_area[0].set_value("half of my answer").run()
+    answer_box(at).set_value("half of my answer").run()
     at.switch_page("pages/1_Browse.py").run()
     at.switch_page(PAGE).run()
-    assert at.text_area[0].value == "half of my answer"
+    assert answer_box(at).value == "half of my answer"
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -183,7 +183,7 @@ def test_an_answer_typed_in_a_mock_interview_is_offered_at_the_next_quiz_review(
     at.number_input(key="iv_count").set_value(1).run()
     at.number_input(key="iv_seed").set_value(seed).run()
     at.button(key="iv_start").click().run()
-    at.text_area[0].set_value("said in the interview").run()
+    answer_box(at).set_value("said in the interview").run()
     at.button(key="iv_reveal").click().run()
     at.button(key="iv_grade_3").click().run()
     assert not at.exception, at.exception
