@@ -46,8 +46,8 @@ label code { font-family: var(--st-code-font); font-size: 0.8em; padding: 0.1em 
   border-radius: 0.25rem; background: var(--st-code-background-color);
   color: var(--st-code-text-color); }
 textarea { box-sizing: border-box; display: block; width: 100%; min-height: 5.75rem;
-  resize: vertical; margin: 0; padding: 0.75rem 1rem; font: inherit;
-  font-size: var(--st-base-font-size); line-height: 1.6; color: var(--st-text-color);
+  resize: vertical; margin: 0; padding: 0.75rem; font: inherit; font-size: 0.875rem;
+  line-height: 1.5; color: var(--st-text-color);
   background: var(--st-secondary-background-color);
   border: 1px solid var(--st-widget-border-color, transparent);
   border-radius: var(--st-base-radius); outline: none; }
@@ -57,12 +57,10 @@ textarea:focus, textarea:focus-visible { border-color: var(--st-primary-color);
 """
 
 _JS = """
-const PAUSE_MS = %(pause)d, MAX_WAIT_MS = %(max_wait)d;
-
 function fillLabel(label, text) {
   // Backticks mark code, as in Streamlit's labels; every part is set as text, never as HTML.
   label.replaceChildren(...text.split("`").map((part, i) => {
-    if (i %% 2 === 0) return document.createTextNode(part);
+    if (i % 2 === 0) return document.createTextNode(part);
     const code = document.createElement("code");
     code.textContent = part;
     return code;
@@ -87,7 +85,8 @@ export default function ({ data, parentElement, setStateValue }) {
       const now = Date.now();
       if (!s.since) s.since = now;
       clearTimeout(s.timer);
-      s.timer = setTimeout(s.flush, Math.max(0, Math.min(PAUSE_MS, s.since + MAX_WAIT_MS - now)));
+      const wait = Math.min(s.pause, s.since + s.maxWait - now);
+      s.timer = setTimeout(s.flush, Math.max(0, wait));
     };
     box.addEventListener("input", later);
     box.addEventListener("compositionstart", () => { s.composing = true; });
@@ -100,6 +99,8 @@ export default function ({ data, parentElement, setStateValue }) {
     document.addEventListener("visibilitychange", s.hidden);
   }
   s.send = (text) => setStateValue("value", text);
+  s.pause = data.pause;
+  s.maxWait = data.maxWait;
   fillLabel(parentElement.querySelector("label"), data.label);
   box.placeholder = data.placeholder;
   box.style.height = box.style.height || data.height + "px";
@@ -114,7 +115,7 @@ export default function ({ data, parentElement, setStateValue }) {
   }
   return () => document.removeEventListener("visibilitychange", s.hidden);
 }
-""" % {"pause": PAUSE_MS, "max_wait": MAX_WAIT_MS}
+"""
 
 _mount = st.components.v2.component(NAME, html=_HTML, css=_CSS, js=_JS)
 
@@ -135,7 +136,8 @@ def typing_box(key: str, *, value: str, label: str, placeholder: str,
             on_change(*args)
 
     result: Any = _mount(key=key, data={"name": key, "value": value, "label": label,
-                                        "placeholder": placeholder, "height": HEIGHT_PX},
+                                        "placeholder": placeholder, "height": HEIGHT_PX,
+                                        "pause": PAUSE_MS, "maxWait": MAX_WAIT_MS},
                          default={"value": value}, on_value_change=changed)
     text = result.get("value") if result is not None else None
     return text if isinstance(text, str) else value

@@ -9,8 +9,8 @@ import random
 from pathlib import Path
 
 import pytest
-from fsrs import Rating
 from answer_box import answer_box, has_answer_box
+from fsrs import Rating
 from streamlit.testing.v1 import AppTest
 
 from prep import settings
@@ -27,9 +27,10 @@ TIMEOUT_S = 60
 WORDS = {
     "en": {"suggested": " [The suggested grade]", "hard": "Hard", "again": "Again", "good": "Good",
            "total": "Total score", "questions": "Questions",
-           "follow": "The interviewer follows up:"},
+           "follow": "The interviewer follows up:", "box": "Your answer (Markdown"},
     "zh": {"suggested": " [建议的评分]", "hard": "困难", "again": "重来", "good": "良好",
-           "total": "总分", "questions": "题数", "follow": "面试官追问："},
+           "total": "总分", "questions": "题数", "follow": "面试官追问：",
+           "box": "你的回答（Markdown"},
 }
 
 
@@ -90,6 +91,7 @@ def test_two_question_interview_with_a_follow_up_ends_in_a_report(lang):
     at = open_interview_page(lang)
     start(at, _seed_starting_with("iv-why-sqrt"))
     assert "sqrt{d_k}" in markdown_text(at)
+    assert answer_box(at).label.startswith(words["box"])
     answer_and_reveal(at, "the dot product has variance d_k")
     assert "the dot product has variance d_k" in markdown_text(at)   # beside the model answer
     at.checkbox[0].check().run()
@@ -129,7 +131,11 @@ def test_two_question_interview_with_a_follow_up_ends_in_a_report(lang):
 def test_typed_text_survives_a_new_session_and_a_page_switch():
     at = open_interview_page("en")
     start(at, _seed_starting_with("iv-why-sqrt"))
-    answer_box(at).set_value("half of my answer").run()
+    store = StoreInterviews.at(settings.db_location())
+    for arrival in ("half", "half of my", "half of my answer"):      # sent while typing
+        answer_box(at).set_value(arrival).run()
+        assert store.open_interview("local")[1].answers[-1].text == arrival   # saved each time
+        assert answer_box(at).value == arrival
     at.switch_page("pages/1_Browse.py").run()
     at.switch_page(PAGE).run()
     assert answer_box(at).value == "half of my answer"               # a page switch

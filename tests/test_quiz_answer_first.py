@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fsrs import Rating
 from answer_box import answer_box
+from fsrs import Rating
 from streamlit.testing.v1 import AppTest
 
 from prep import settings
@@ -123,6 +123,21 @@ def test_the_answer_first_option_is_kept_across_pages():
     at.switch_page("pages/1_Browse.py").run()
     at.switch_page(PAGE).run()
     assert at.toggle(key="quiz_answer_first").value is True
+
+
+def test_text_sent_while_typing_updates_the_preview_and_the_last_arrival_is_reviewed():
+    """The box sends its text while the learner types, without leaving it: every arrival
+    redraws the preview, and the review keeps the last one."""
+    at = open_quiz("en")
+    start_why_sqrt(at, answer_first=True)
+    for arrival in ("The dot", "The dot product has", TYPED):
+        answer_box(at).set_value(arrival).run()
+        assert arrival in page_text(at)                              # the preview
+        assert at.session_state["quiz_session"].answer.text == arrival
+    at.button(key="quiz_reveal").click().run()
+    at.button(key="quiz_grade_3").click().run()
+    (review,) = Store(settings.db_path()).reviews()
+    assert review.answer == TYPED
 
 
 def test_a_half_typed_answer_survives_a_page_switch():
