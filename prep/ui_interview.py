@@ -4,13 +4,14 @@ Streamlit-side companion of ``prep.interview_session`` (the steps), ``prep.inter
 to ask) and ``prep.interview_store`` (where it is kept). The report, readiness on Home and
 Progress live in ``prep/ui_interview_report.py``.
 
-How what the learner types reaches the server: ``st.text_area`` sends its value when the box
-loses focus, on Ctrl+Enter, and before any button click (the click blurs the box first); its
-``on_change`` callback writes the text into the interview and saves it (one transaction). What is
-typed but never committed that way lives only in the browser (Streamlit has no per-keystroke
-update without a custom component). Whatever reached the server is in the database, so a rerun,
-a page switch (the text box is filled again from the saved answer) and a server restart (the
-page reopens the learner's unfinished interview) lose none of it.
+How what the learner types reaches the server: the answer box (``prep.ui_answer_box``, drawn by
+``prep.ui_rubric.answer_area``) sends its text about a second after typing pauses, at least every
+three seconds while typing goes on, and at once when the box loses focus (so before any button
+click); never in the middle of an input-method composition. Each arrival runs ``_typed``, which
+writes the text into the interview and saves it (one transaction). Whatever reached the server is
+in the database, so a rerun, a page switch (the box is filled again from the saved answer) and a
+server restart (the page reopens the learner's unfinished interview) lose none of it; what can be
+lost is the last second or so of typing before the server dies.
 
 The clock is an ``st.fragment(run_every=1)``: only that caption reruns each second (custom
 JavaScript is not allowed in Markdown), so the time moves without a full rerun.
@@ -154,13 +155,14 @@ def _key(answer_index: int) -> str:
 
 
 def _typed(key: str) -> None:
-    _step(lambda run, a: setattr(a, "text", st.session_state.get(key) or "") if a else None)
+    text = rubrics.typed(key)
+    _step(lambda run, a: setattr(a, "text", text) if a and not a.revealed else None)
 
 
 def _reveal(key: str) -> None:
     def act(run: Interview, answer: Answer | None) -> None:
         if answer is not None:
-            answer.text = st.session_state.get(key) or answer.text
+            answer.text = rubrics.typed(key) or answer.text
             steps.reveal(answer, _now())
     _step(act)
 
@@ -173,13 +175,11 @@ def _ticks(key: str, total: int) -> None:
 def answer_box(answer: Answer, index: int) -> None:
     """The answer box, filled from the saved answer after a page switch or a restart."""
     key = _key(index)
-    if f"{key}_text" not in st.session_state:
-        st.session_state[f"{key}_text"] = answer.text
-    rubrics.answer_area(f"{key}_text", on_change=_typed, args=(f"{key}_text",),
+    rubrics.answer_area(f"{key}_text", value=answer.text, on_change=_typed, args=(f"{key}_text",),
                         placeholder=t("像面试时那样说出来，再点“显示答案”。",
                                       "Say it as you would in the interview, then reveal."))
-    st.caption(t("离开输入框、按 Ctrl+Enter 或点任一按钮时保存。",
-                 "Saved when you leave the box, press Ctrl+Enter or click any button."))
+    st.caption(t("边写边保存（停笔约 1 秒、离开输入框时）。",
+                 "Saved as you type (a second after you pause) and when you leave the box."))
 
 
 def rubric(question, answer: Answer, index: int) -> None:

@@ -2,9 +2,9 @@
 
 Streamlit-side companion of ``prep.quiz`` (the session) and ``prep.ui_rubric`` (the answer box,
 the side-by-side answers, the key-point ticks and the marked buttons the mock interview draws
-too). Answer first: the box's text reaches the server when it loses focus, on Ctrl+Enter and
-before the reveal click (the click blurs the box first); the preview below it is redrawn then,
-not at every keystroke (Streamlit has no per-keystroke update without a custom component).
+too). Answer first: the box's text reaches the server as the learner types (a second after a
+pause, at least every three seconds, and when the box loses focus: ``prep.ui_answer_box``); the
+preview below it is redrawn at each arrival.
 
 Numeric questions (``type: numeric``), answer first or not, are asked as the mock interview
 asks them: numbers drawn fresh for each showing (kept across reruns), the learner's number checked
@@ -66,7 +66,8 @@ def _box_key(session: QuizSession) -> str:
 
 def reveal(store: Store) -> None:
     def act(session: QuizSession) -> None:
-        session.type_answer(str(st.session_state.get(_box_key(session)) or ""))
+        session.type_answer(rubrics.typed(_box_key(session))
+                            or (session.answer.text if session.answer else ""))
         session.reveal(store, _now())
     _act(act)
 
@@ -151,20 +152,18 @@ def _number(session: QuizSession, question: Question, store: Store) -> None:
 
 
 def _typed(key: str) -> None:
-    _act(lambda session: session.type_answer(str(st.session_state.get(key) or "")))
+    text = rubrics.typed(key)
+    _act(lambda session: session.type_answer(text))
 
 
 def _answer_box(session: QuizSession) -> None:
     """The answer box, filled again from the session after a page switch, and its preview."""
     key = _box_key(session)
-    if key not in st.session_state:
-        st.session_state[key] = session.answer.text
-    typed = rubrics.answer_area(key, on_change=_typed, args=(key,),
+    typed = rubrics.answer_area(key, value=session.answer.text, on_change=_typed, args=(key,),
                                 placeholder=t("先写下你会怎么回答，再点“显示答案”。",
                                               "Write what you would say, then reveal."))
     if typed.strip():
-        st.caption(t("预览（离开输入框或按 Ctrl+Enter 时更新）：",
-                     "Preview (updated when you leave the box or press Ctrl+Enter):"))
+        st.caption(t("预览（边写边更新）：", "Preview (updated as you type):"))
         with st.container(border=True, key="quiz_preview"):
             markdown(typed)
 

@@ -1,8 +1,9 @@
 """Answer first, then the rubric: the pieces Quiz and the mock interview draw alike.
 
-The answer box, the learner's answer beside the model answer (two columns, stacked on a phone),
-the key points to tick, the grade buttons with the suggested grade marked (primary, starred,
-"The suggested grade" as its tooltip), and a numeric question's number box and worked solution.
+The answer box (its text reaches the server as the learner types: ``prep.ui_answer_box``), the
+learner's answer beside the model answer (two columns, stacked on a phone), the key points to
+tick, the grade buttons with the suggested grade marked (primary, starred, "The suggested grade"
+as its tooltip), and a numeric question's number box and worked solution.
 What a tick or a grade means is decided by the caller (``prep.interview.suggest_grade`` gives
 the suggestion); nothing here is stored.
 """
@@ -20,18 +21,25 @@ from prep.i18n import Text
 from prep.interview import Answer
 from prep.numeric import Instance
 from prep.ui import lang, markdown, t, tr
+from prep.ui_answer_box import text_of, typing_box
 
 TABLE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*\|", re.M)  # a Markdown table's rule row
 SUGGESTED = Text("建议的评分", "The suggested grade")
 
 
-def answer_area(key: str, *, placeholder: str, on_change: Callable[..., None] | None = None,
-                args: tuple = ()) -> str:
-    """The box the learner types their answer in (Markdown, formulas as ``$...$``)."""
-    return st.text_area(t("你的回答（Markdown，公式写成 `$...$`）",
-                          "Your answer (Markdown, formulas as `$...$`)"),
-                        key=key, height=180, on_change=on_change, args=args,
-                        placeholder=placeholder)
+def answer_area(key: str, *, value: str, placeholder: str,
+                on_change: Callable[..., None] | None = None, args: tuple = ()) -> str:
+    """The box the learner types their answer in (Markdown, formulas as ``$...$``), showing
+    ``value`` (the text the server holds). Its text reaches the server as the learner types
+    (``prep.ui_answer_box``); ``on_change(*args)`` stores it, reading ``typed(key)``."""
+    return typing_box(key, value=value, on_change=on_change, args=args, placeholder=placeholder,
+                      label=t("你的回答（Markdown，公式写成 `$...$`）",
+                              "Your answer (Markdown, formulas as `$...$`)"))
+
+
+def typed(key: str) -> str:
+    """What the answer box ``key`` last sent to the server ("" if nothing yet)."""
+    return text_of(key)
 
 
 def side_by_side(mine: str, model: Text, prefix: str) -> None:

@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
+from answer_box import answer_box, has_answer_box
 from fsrs import Rating
 from streamlit.testing.v1 import AppTest
 
@@ -26,9 +27,10 @@ TIMEOUT_S = 60
 WORDS = {
     "en": {"suggested": " [The suggested grade]", "hard": "Hard", "again": "Again", "good": "Good",
            "total": "Total score", "questions": "Questions",
-           "follow": "The interviewer follows up:"},
+           "follow": "The interviewer follows up:", "box": "Your answer (Markdown"},
     "zh": {"suggested": " [建议的评分]", "hard": "困难", "again": "重来", "good": "良好",
-           "total": "总分", "questions": "题数", "follow": "面试官追问："},
+           "total": "总分", "questions": "题数", "follow": "面试官追问：",
+           "box": "你的回答（Markdown"},
 }
 
 
@@ -61,8 +63,7 @@ def start(at: AppTest, seed: int) -> None:
 
 
 def answer_and_reveal(at: AppTest, text: str) -> None:
-    (box,) = at.text_area
-    box.set_value(text).run()
+    answer_box(at).set_value(text).run()
     at.button(key="iv_reveal").click().run()
     assert not at.exception, at.exception
 
@@ -90,6 +91,7 @@ def test_two_question_interview_with_a_follow_up_ends_in_a_report(lang):
     at = open_interview_page(lang)
     start(at, _seed_starting_with("iv-why-sqrt"))
     assert "sqrt{d_k}" in markdown_text(at)
+    assert answer_box(at).label.startswith(words["box"])
     answer_and_reveal(at, "the dot product has variance d_k")
     assert "the dot product has variance d_k" in markdown_text(at)   # beside the model answer
     at.checkbox[0].check().run()
@@ -129,12 +131,16 @@ def test_two_question_interview_with_a_follow_up_ends_in_a_report(lang):
 def test_typed_text_survives_a_new_session_and_a_page_switch():
     at = open_interview_page("en")
     start(at, _seed_starting_with("iv-why-sqrt"))
-    at.text_area[0].set_value("half of my answer").run()
+    store = StoreInterviews.at(settings.db_location())
+    for arrival in ("half", "half of my", "half of my answer"):      # sent while typing
+        answer_box(at).set_value(arrival).run()
+        assert store.open_interview("local")[1].answers[-1].text == arrival   # saved each time
+        assert answer_box(at).value == arrival
     at.switch_page("pages/1_Browse.py").run()
     at.switch_page(PAGE).run()
-    assert at.text_area[0].value == "half of my answer"               # a page switch
+    assert answer_box(at).value == "half of my answer"               # a page switch
     again = open_interview_page("en")                                 # a new session (a restart)
-    assert again.text_area[0].value == "half of my answer"
+    assert answer_box(again).value == "half of my answer"
     assert "sqrt{d_k}" in markdown_text(again)
 
 
@@ -172,7 +178,7 @@ def test_home_shows_readiness_per_section():
 def test_question_removed_from_the_bank_mid_interview_is_skipped(monkeypatch, tmp_path):
     at = open_interview_page("en")
     start(at, _seed_starting_with("iv-why-sqrt"))
-    at.text_area[0].set_value("typed before the bank changed").run()
+    answer_box(at).set_value("typed before the bank changed").run()
     smaller = tmp_path / "bank"
     smaller.mkdir()
     basics = (BANK_DIR / "01-basics.yaml").read_text(encoding="utf-8")
@@ -205,4 +211,4 @@ def test_each_role_starts_an_interview_on_the_real_bank(monkeypatch, role):
     at.button(key="iv_start").click().run()
     assert not at.exception, at.exception
     assert "第 1 / 3 道主问题" in "\n".join(p.proto.text for p in at.get("progress"))
-    assert at.text_area or at.text_input                 # a rubric box or a number box
+    assert has_answer_box(at) or at.text_input           # a rubric box or a number box

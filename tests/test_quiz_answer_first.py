@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from answer_box import answer_box
 from fsrs import Rating
 from streamlit.testing.v1 import AppTest
 
@@ -74,8 +75,7 @@ def test_answer_first_suggests_hard_for_two_of_three_points_and_keeps_the_typed_
     at = open_quiz(lang)
     start_why_sqrt(at, answer_first=True)
     assert not [b for b in at.button if b.key.startswith("quiz_grade_")]
-    (box,) = at.text_area
-    box.set_value(TYPED).run()
+    answer_box(at).set_value(TYPED).run()
     assert TYPED in page_text(at)                                    # the live preview
     at.button(key="quiz_reveal").click().run()
     assert not at.exception, at.exception
@@ -125,13 +125,28 @@ def test_the_answer_first_option_is_kept_across_pages():
     assert at.toggle(key="quiz_answer_first").value is True
 
 
+def test_text_sent_while_typing_updates_the_preview_and_the_last_arrival_is_reviewed():
+    """The box sends its text while the learner types, without leaving it: every arrival
+    redraws the preview, and the review keeps the last one."""
+    at = open_quiz("en")
+    start_why_sqrt(at, answer_first=True)
+    for arrival in ("The dot", "The dot product has", TYPED):
+        answer_box(at).set_value(arrival).run()
+        assert arrival in page_text(at)                              # the preview
+        assert at.session_state["quiz_session"].answer.text == arrival
+    at.button(key="quiz_reveal").click().run()
+    at.button(key="quiz_grade_3").click().run()
+    (review,) = Store(settings.db_path()).reviews()
+    assert review.answer == TYPED
+
+
 def test_a_half_typed_answer_survives_a_page_switch():
     at = open_quiz("en")
     start_why_sqrt(at, answer_first=True)
-    at.text_area[0].set_value("half of my answer").run()
+    answer_box(at).set_value("half of my answer").run()
     at.switch_page("pages/1_Browse.py").run()
     at.switch_page(PAGE).run()
-    assert at.text_area[0].value == "half of my answer"
+    assert answer_box(at).value == "half of my answer"
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -183,7 +198,7 @@ def test_an_answer_typed_in_a_mock_interview_is_offered_at_the_next_quiz_review(
     at.number_input(key="iv_count").set_value(1).run()
     at.number_input(key="iv_seed").set_value(seed).run()
     at.button(key="iv_start").click().run()
-    at.text_area[0].set_value("said in the interview").run()
+    answer_box(at).set_value("said in the interview").run()
     at.button(key="iv_reveal").click().run()
     at.button(key="iv_grade_3").click().run()
     assert not at.exception, at.exception
