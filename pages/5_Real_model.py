@@ -166,4 +166,4 @@ table = [
     | {STAT_LABELS[name]: row[name] for name in STAT_LABELS}
     for row in stats.rows()
 ]
-st.dataframe(table, hide_index=True, height=320, key="rm_stats")
+ui.dataframe(table, hide_index=True, height=320, key="rm_stats")

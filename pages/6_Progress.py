@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from prep import progress, study, ui, ui_chart, ui_interview_report, ui_practice, ui_store
+from prep import progress, study, ui, ui_chart, ui_interview_report, ui_store
 from prep import progress_figures as figures
 from prep.store import StoreError
 
@@ -27,7 +27,7 @@ except StoreError as exc:
     st.stop()
 
 tz, now = ui.timezone(), datetime.now(UTC)
-ui_practice.solved_panel(store)  # "Practice: 7 / 12 solved" and which
+ui_store.solved_panel(store)  # "Practice: 7 / 12 solved" and which
 if not reviews:
     st.info(ui.t("还没有复习记录。做一轮自测，这里就会出现你的进度。",
                  "No reviews yet. Take a quiz and your progress shows up here."))

@@ -103,9 +103,11 @@ def keep_widget_state() -> None:
             st.session_state[key] = st.session_state[key]
 
 
-# Imported once per process, one thread at a time, before any page draws: Streamlit imports them
+# Imported once per process, one thread at a time, before the first table: Streamlit imports them
 # lazily inside st.table / st.dataframe, and two sessions doing that first at the same moment got
-# "partially initialized module 'pandas'" (benchmarks/bench_load.py, 5 sessions, the Lab).
+# "partially initialized module 'pandas'" (benchmarks/bench_load.py, 5 sessions, the Lab). Only
+# pages that draw a table pay for it (about 0.8 s once per process: most of a cold start's first
+# page, when every page did); every table goes through ``dataframe`` / ``table`` below.
 WARM_IMPORTS = ("pandas", "pyarrow")
 _warm_lock = threading.Lock()
 _warmed = threading.Event()  # set once every module is fully imported (sys.modules is not
@@ -122,12 +124,23 @@ def warm_imports() -> None:
         _warmed.set()
 
 
+def dataframe(data: object, **kwargs: object) -> object:
+    """``st.dataframe``, after ``warm_imports`` (every dataframe of the app goes through here)."""
+    warm_imports()
+    return st.dataframe(data, **kwargs)
+
+
+def table(data: object) -> object:
+    """``st.table``, after ``warm_imports`` (every table of the app goes through here)."""
+    warm_imports()
+    return st.table(data)
+
+
 def setup_page(title_zh: str, title_en: str, *, layout: str = "wide") -> str:
     """Configure the page and the sidebar; return the language ("zh" or "en").
 
     Keeps the language in the URL (?lang=) so a copied link opens in the same language.
     """
-    warm_imports()
     keep_widget_state()
     current = _resolve_lang()
     title = title_zh if current == "zh" else title_en

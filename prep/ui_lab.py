@@ -58,7 +58,7 @@ def heatmaps(result: lab.LabResult, chart_key: str, narrow: bool = False,
             return
         for index, head in enumerate(shown):
             rows = lab.strongest_weights(result, index)
-            st.table({  # a table, not a dataframe: read by screen readers as plain text
+            ui.table({  # a table, not a dataframe: read by screen readers as plain text
                 ui.t("查询", "query"): [r["query"] for r in rows],
                 ui.t(f"头 {head + 1} 最强的键", f"head {head + 1}: strongest keys"):
                     [r["keys"] for r in rows],
@@ -83,13 +83,13 @@ def statistics(result: lab.LabResult, narrow: bool = False, key: str = "lab_row_
         table[ui.t("行和最小", "min row sum")] = [round(float(s), 4) for s in low]
         table[ui.t("行和最大", "max row sum")] = [round(float(s), 4) for s in high]
         table[ui.t("全遮住的行", "fully masked rows")] = result.masked_rows.tolist()
-    st.dataframe(table, hide_index=True, width="stretch")
+    ui.dataframe(table, hide_index=True, width="stretch")
     with st.expander(ui.t("每一行的行和（1，整行被遮住时为 0）",
                           "Row sums per query (1, or 0 where the row is fully masked)"),
                      key=key, on_change="rerun") as per_query:
         if not per_query.open:
             return
-        st.dataframe({
+        ui.dataframe({
             ui.t("查询", "query"): result.query_labels,
             **{ui.t(f"头 {h + 1}", f"head {h + 1}"): sums[h].round(4).tolist()
                for h in range(sums.shape[0])},

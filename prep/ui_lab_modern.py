@@ -99,7 +99,7 @@ def module_view(result: lab.LabResult) -> None:
             st.metric(ui.tr(metric.label), metric.text,
                       help=ui.tr(metric.help) if metric.help else None)
     if view.table:
-        st.dataframe({ui.tr(name): values for name, values in view.table.items()},
+        ui.dataframe({ui.tr(name): values for name, values in view.table.items()},
                      hide_index=True, width="stretch")
     for start in range(0, len(view.panels), 3):
         row = view.panels[start:start + 3]

@@ -19,9 +19,7 @@ import streamlit as st
 from code_editor import code_editor
 
 from prep import practice, practice_report, ui_live
-from prep.exercises import load_exercises
-from prep.store import Store, StoreError
-from prep.ui import lang, t, timezone, tr
+from prep.ui import dataframe, lang, t, timezone, tr
 from prep.ui_chart import chart
 
 DEBOUNCE_MS = 1000   # the editor sends its text this long after typing pauses
@@ -100,24 +98,6 @@ def submissions_panel(submissions: Sequence[Any], on_open: Callable[[int], None]
                   icon=":material/edit_note:", on_click=on_open, args=(picked.id,))
 
 
-def solved_panel(store: Store | None) -> None:
-    """Home's and Progress's line "Practice: 7 / 12 solved" and which ones."""
-    exercises = load_exercises()
-    try:
-        submissions = store.submissions() if store is not None else []
-    except StoreError:
-        submissions = []  # the page that opened the store already shows its error
-    done = practice.summary((e.id for e in exercises), submissions)
-    titles = {e.id: e.title for e in exercises}
-    with st.container(border=True, key="practice_solved"):
-        st.markdown(f":material/code: **{tr(done.text())}**")
-        st.progress(len(done.solved) / done.total if done.total else 0.0)
-        for ids, zh, en in ((done.solved, "已解出", "Solved"),
-                            (done.attempted, "尝试过、未通过", "Tried, not passed yet")):
-            if ids:
-                st.caption(f"{t(zh, en)}: " + " · ".join(tr(titles[i]) for i in ids))
-
-
 def verdict(report: Any, judged_code: str | None, code: str, page_lang: str,
             map_pick: str) -> None:
     """The last report, greyed with a note once the code in the editor changed since it was
@@ -148,7 +128,7 @@ def show_report(report: Any, page_lang: str, map_pick: str) -> None:
     show(f"{tr(report.message)}  ({report.passed}/{len(report.results)} · "
          f"{report.seconds:.2f} s)")
     if report.results:
-        st.dataframe(
+        dataframe(
             practice_report.table(report, page_lang), hide_index=True, width="stretch",
             column_config={
                 "test": t("测试", "Test"), "status": t("结果", "Result"),

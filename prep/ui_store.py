@@ -8,12 +8,13 @@ from __future__ import annotations
 import streamlit as st
 from fsrs import Card
 
-from prep import settings
+from prep import practice, settings
 from prep.bank import Bank, moved_ids
+from prep.exercises import load_exercises
 from prep.schedule import merge_moved
 from prep.store import DEFAULT_USER, Store, StoreError
 from prep.study import StudyCounts
-from prep.ui import lang, show_error, t
+from prep.ui import lang, show_error, t, tr
 
 
 @st.cache_resource(show_spinner=False)
@@ -83,3 +84,21 @@ def study_metrics(counts: StudyCounts, *, total: bool = True) -> None:
     ]
     for column, (label, value) in zip(st.columns(len(shown)), shown, strict=True):
         column.metric(label, value)
+
+
+def solved_panel(store: Store | None) -> None:
+    """Home's and Progress's line "Practice: 7 / 12 solved" and which ones."""
+    exercises = load_exercises()
+    try:
+        submissions = store.submissions() if store is not None else []
+    except StoreError:
+        submissions = []  # the page that opened the store already shows its error
+    done = practice.summary((e.id for e in exercises), submissions)
+    titles = {e.id: e.title for e in exercises}
+    with st.container(border=True, key="practice_solved"):
+        st.markdown(f":material/code: **{tr(done.text())}**")
+        st.progress(len(done.solved) / done.total if done.total else 0.0)
+        for ids, zh, en in ((done.solved, "已解出", "Solved"),
+                            (done.attempted, "尝试过、未通过", "Tried, not passed yet")):
+            if ids:
+                st.caption(f"{t(zh, en)}: " + " · ".join(tr(titles[i]) for i in ids))

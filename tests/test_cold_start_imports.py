@@ -31,3 +31,37 @@ def test_home_and_browse_import_no_torch():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()[-1]
     assert out == "False"
+
+
+RUN_PAGE = """
+import os, runpy, sys, tempfile
+os.environ["ATTN_PREP_DB"] = os.path.join(tempfile.mkdtemp(), "progress.sqlite3")
+runpy.run_path({page!r}, run_name="__main__")
+print(sorted(name for name in ("pandas", "pyarrow", "torch", "code_editor") if name in sys.modules))
+"""
+
+
+def test_home_and_browse_first_render_import_no_pandas_torch_or_code_editor():
+    """Regression: every page imported pandas and pyarrow before drawing (0.8 s of a 3-4 s cold
+    start) though only pages with a table need them, and Home imported Practice's code editor
+    for its "solved" line. The pages run here in Streamlit's bare mode, in a fresh process."""
+    for page in ("app.py", "pages/1_Browse.py"):
+        done = subprocess.run([sys.executable, "-c", RUN_PAGE.format(page=page)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip().splitlines()[-1] == "[]", (page, done.stdout[-500:])
+
+
+def test_every_table_goes_through_the_warm_up():
+    """st.dataframe / st.table import pandas lazily; two sessions doing that at once broke
+    (tests/test_ui_warm_imports.py): only ``ui.dataframe`` / ``ui.table`` may call them."""
+    offenders = []
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "prep").rglob("*.py")]:
+        if path == ROOT / "prep" / "ui.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("dataframe", "table", "data_editor")
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "st"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, offenders
