@@ -59,9 +59,16 @@ export default function ({ data, parentElement }) {
   chart.style.minHeight = data.height + "px";  // the chart's room before Plotly.js has loaded
   const figure = JSON.parse(data.figure);
   figure.layout = { ...figure.layout, template: JSON.parse(data.template) };
+  // A chart out of sight waits until the browser is idle: the charts on the screen are drawn
+  // and painted first (the learner waits for those), the others right after.
+  const box = chart.getBoundingClientRect();
+  const inSight = box.bottom > 0 && box.top < window.innerHeight;
+  const later = () => new Promise(done => window.requestIdleCallback
+    ? requestIdleCallback(done, { timeout: 300 }) : setTimeout(done, 50));
   // One update at a time, in order: a newer figure never lands under an older one.
   chart.__updates = (chart.__updates ?? Promise.resolve())
     .then(plotly)
+    .then(Plotly => (inSight ? Plotly : later().then(() => Plotly)))
     .then(Plotly => Plotly.react(chart, figure.data, figure.layout, data.config))
     .catch(() => { chart.textContent = data.failed; });
   return () => { window.Plotly?.purge(chart); };
@@ -84,12 +91,20 @@ def _chart_component() -> Any:
     return _component
 
 
+def _figure_json(figure: go.Figure) -> str:
+    """The figure as Plotly.js reads it, without its template (the browser sets ``TEMPLATE``)
+    and without ``to_dict``'s deep copy (nothing here changes the figure)."""
+    spec = figure.to_plotly_json()
+    layout = {name: value for name, value in spec["layout"].items() if name != "template"}
+    return to_json_plotly({"data": spec["data"], "layout": layout})
+
+
 def chart(figure: go.Figure, key: str, config: dict[str, Any] | None = None) -> None:
     """Draw ``figure`` (not changed) in a container keyed ``key`` (CSS class ``st-key-{key}``),
     with Plotly's ``config`` (the toolbar), resizing with the page."""
     height = figure.layout.height or DEFAULT_HEIGHT_PX
     data = {
-        "figure": pio.to_json(figure, validate=False),
+        "figure": _figure_json(figure),
         "config": {**(config or {}), "responsive": True},
         "height": height,
         "template": TEMPLATE,
