@@ -51,6 +51,9 @@ def _layout(fig: go.Figure, title: str, **kwargs: Any) -> go.Figure:
     return fig
 
 
+MIN_DAYS_SHOWN = 7  # the per-day bars leave room for a week
+
+
 def reviews_per_day(days: Sequence[progress.DayStats], lang: str) -> go.Figure:
     """One stacked bar per day, a segment per grade (Again, Hard, Good, Easy)."""
     fig = go.Figure([
@@ -59,8 +62,11 @@ def reviews_per_day(days: Sequence[progress.DayStats], lang: str) -> go.Figure:
                y=[d.by_rating.get(rating, 0) for d in days], marker_color=RATING_COLORS[rating])
         for rating in schedule.RATINGS
     ])
+    # At least a week's room: one day's bar filled the whole width.
+    room = [-0.5, max(len(days), MIN_DAYS_SHOWN) - 0.5]
     return _layout(fig, TITLES["per_day"].pick(lang), barmode="stack",
-                   xaxis={"type": "category"}, yaxis=count_axis([d.total for d in days]))
+                   xaxis={"type": "category", "range": room},
+                   yaxis=count_axis([d.total for d in days]))
 
 
 def retention_per_day(days: Sequence[progress.DayStats], lang: str) -> go.Figure:

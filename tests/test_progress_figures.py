@@ -28,6 +28,14 @@ def test_reviews_per_day_stacks_one_bar_per_grade_in_order():
     assert next(t.name for t in figures.reviews_per_day(DAYS, "zh").data) == "重来"
 
 
+def test_one_day_of_reviews_is_one_bar_in_a_week_of_room_not_the_whole_width():
+    """Regression: with a single day the category axis gave its bar the chart's whole width."""
+    one_day = figures.reviews_per_day(DAYS[:1], "en")
+    assert list(one_day.layout.xaxis.range) == [-0.5, 6.5]
+    many = [DayStats(date(2026, 3, d), {Rating.Good: 1}) for d in range(1, 11)]
+    assert list(figures.reviews_per_day(many, "en").layout.xaxis.range) == [-0.5, 9.5]
+
+
 def test_retention_per_day_is_the_share_not_graded_again_with_the_target():
     fig = figures.retention_per_day(DAYS, "zh")
     assert list(fig.data[0].y) == [0.75, 1.0]
