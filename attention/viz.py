@@ -215,7 +215,7 @@ def _bar_colours(row: np.ndarray) -> list[str]:
     Plotly.js maps numbers through a colour scale too, but also reads each number as a colour
     once per bar and redraw (one console warning each: hundreds a key press at 256 keys)."""
     top = float(row.max()) if row.size and row.max() > 0 else 1.0
-    points = np.clip(row / top, 0.0, 1.0).tolist()
+    points = np.clip(np.nan_to_num(row / top), 0.0, 1.0).tolist()  # NaN (none today): 0
     return plotly.colors.sample_colorscale(plotly.colors.get_colorscale(DEFAULT_COLORSCALE), points)
 
 

@@ -71,13 +71,15 @@ export default function ({ data, parentElement, setStateValue }) {
   const box = parentElement.querySelector("textarea");
   let s = box.answerBox;
   if (!s) {
-    s = box.answerBox = { name: null, sent: "", timer: null, since: 0, composing: false };
+    s = box.answerBox = { name: null, sent: "", timer: null, since: 0, composing: false,
+                          unanswered: false };
     s.flush = () => {
       clearTimeout(s.timer);
       s.timer = null;
       s.since = 0;
       if (s.composing || box.value === s.sent) return;
       s.sent = box.value;
+      s.unanswered = true;  // until a run shows this text: older runs must not overwrite it
       s.send(box.value);
     };
     const later = () => {
@@ -96,15 +98,18 @@ export default function ({ data, parentElement, setStateValue }) {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) s.flush();
     });
     s.hidden = () => { if (document.visibilityState === "hidden") s.flush(); };
-    document.addEventListener("visibilitychange", s.hidden);
   }
+  // On every render: Streamlit may call the cleanup below early (before an update), and adding
+  // the same listener twice is a no-op.
+  document.addEventListener("visibilitychange", s.hidden);
   s.send = (text) => setStateValue("value", text);
   s.pause = data.pause;
   s.maxWait = data.maxWait;
   fillLabel(parentElement.querySelector("label"), data.label);
   box.placeholder = data.placeholder;
   box.style.height = box.style.height || data.height + "px";
-  const typing = s.timer !== null || s.composing || box.matches(":focus");
+  if (data.value === s.sent) s.unanswered = false;
+  const typing = s.timer !== null || s.composing || s.unanswered || box.matches(":focus");
   if (data.name !== s.name || (!typing && box.value !== data.value)) {
     clearTimeout(s.timer);
     s.timer = null;
@@ -112,6 +117,7 @@ export default function ({ data, parentElement, setStateValue }) {
     s.name = data.name;
     box.value = data.value;
     s.sent = data.value;
+    s.unanswered = false;
   }
   return () => document.removeEventListener("visibilitychange", s.hidden);
 }

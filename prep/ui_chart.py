@@ -16,6 +16,7 @@ toolbar's PNG download; Streamlit's full-screen button is not offered.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -29,6 +30,8 @@ from prep.i18n import Text
 
 LOG = logging.getLogger(__name__)
 DEFAULT_HEIGHT_PX = 450  # Plotly's own, for a figure that sets none
+NAME = "attn_prep_chart"
+BROKEN = Text("这张图表无法绘制。", "This chart cannot be drawn.")
 FAILED = Text("图表无法加载：浏览器没能从本服务器取得 Plotly.js。请刷新页面。",
               "The chart cannot load: the browser could not get Plotly.js from this server. "
               "Reload the page.")
@@ -41,13 +44,42 @@ TEMPLATE = to_json_plotly(_TEMPLATE.to_plotly_json())
 
 _JS = """
 const LIBRARY = %(url)s;
+const TEMPLATE = %(template)s;
 const plotly = () => (window.__prepPlotly ??= new Promise((resolve, reject) => {
   const script = document.createElement("script");
   script.src = LIBRARY;
   script.onload = () => resolve(window.Plotly);
-  script.onerror = () => { window.__prepPlotly = undefined; reject(new Error(LIBRARY)); };
+  script.onerror = () => {
+    window.__prepPlotly = undefined;  // the next update tries again
+    reject(new Error("could not load " + LIBRARY));
+  };
   document.head.appendChild(script);
 }));
+// A chart out of sight waits until the browser is idle: the charts on the screen are drawn and
+// painted first (the learner waits for those), the others right after.
+const idle = () => new Promise(done => (window.requestIdleCallback
+  ? requestIdleCallback(done, { timeout: 300 }) : setTimeout(done, 50)));
+
+async function draw(chart) {
+  const Plotly = await plotly();
+  const box = chart.getBoundingClientRect();
+  if (!(box.bottom > 0 && box.top < window.innerHeight)) await idle();
+  const next = chart.__next;
+  chart.__next = null;
+  if (!next || !chart.isConnected) return;   // drawn by an earlier call, or gone
+  if (chart.__failed) {                      // a message stands where the chart goes
+    chart.replaceChildren();
+    chart.__failed = false;
+  }
+  try {
+    await Plotly.react(chart, next.figure.data, next.figure.layout, next.config);
+  } catch (error) {
+    console.error("chart", error);
+    Plotly.purge(chart);
+    chart.textContent = next.broken;
+    chart.__failed = true;
+  }
+}
 
 export default function ({ data, parentElement }) {
   let chart = parentElement.querySelector(":scope > .prep-chart");
@@ -58,37 +90,38 @@ export default function ({ data, parentElement }) {
   }
   chart.style.minHeight = data.height + "px";  // the chart's room before Plotly.js has loaded
   const figure = JSON.parse(data.figure);
-  figure.layout = { ...figure.layout, template: JSON.parse(data.template) };
-  // A chart out of sight waits until the browser is idle: the charts on the screen are drawn
-  // and painted first (the learner waits for those), the others right after.
-  const box = chart.getBoundingClientRect();
-  const inSight = box.bottom > 0 && box.top < window.innerHeight;
-  const later = () => new Promise(done => window.requestIdleCallback
-    ? requestIdleCallback(done, { timeout: 300 }) : setTimeout(done, 50));
-  // One update at a time, in order: a newer figure never lands under an older one.
-  chart.__updates = (chart.__updates ?? Promise.resolve())
-    .then(plotly)
-    .then(Plotly => (inSight ? Plotly : later().then(() => Plotly)))
-    .then(Plotly => Plotly.react(chart, figure.data, figure.layout, data.config))
-    .catch(() => { chart.textContent = data.failed; });
-  return () => { window.Plotly?.purge(chart); };
+  figure.layout.template = TEMPLATE;
+  // Only the newest figure is drawn; draws run one at a time, in order.
+  chart.__next = { figure, config: data.config, broken: data.broken };
+  chart.__drawing = (chart.__drawing ?? Promise.resolve())
+    .then(() => draw(chart))
+    .catch(error => {
+      console.error("chart", error);
+      if (chart.isConnected) {
+        window.Plotly?.purge(chart);
+        chart.textContent = data.failed;
+        chart.__failed = true;
+      }
+    });
+  // Streamlit may call this before an update as well as at the end: purge only a chart that
+  // has left the page (its pending draws then stop at isConnected).
+  return () => { if (!chart.isConnected) window.Plotly?.purge(chart); };
 }
 """
 
-_component = None
+
+def _register() -> Any:
+    """The component (Plotly.js put in place first; if that fails, the chart says so in the
+    page and the host finds why in the log)."""
+    try:
+        web_assets.ensure_plotly()
+    except OSError:
+        LOG.exception("Plotly.js is not in %s", web_assets.STATIC_DIR)
+    js = _JS % {"url": json.dumps(web_assets.PLOTLY_URL), "template": TEMPLATE}
+    return st.components.v2.component(NAME, js=js, isolate_styles=False)
 
 
-def _chart_component() -> Any:
-    """The component, registered on first use (after the Plotly.js file is in place)."""
-    global _component
-    if _component is None:
-        try:
-            web_assets.ensure_plotly()
-        except OSError:  # the chart says so in the page; the host finds why in the log
-            LOG.exception("Plotly.js is not in %s", web_assets.STATIC_DIR)
-        _component = st.components.v2.component(
-            "chart", js=_JS % {"url": repr(web_assets.PLOTLY_URL)}, isolate_styles=False)
-    return _component
+_mount = _register()
 
 
 def _figure_json(figure: go.Figure) -> str:
@@ -107,8 +140,8 @@ def chart(figure: go.Figure, key: str, config: dict[str, Any] | None = None) -> 
         "figure": _figure_json(figure),
         "config": {**(config or {}), "responsive": True},
         "height": height,
-        "template": TEMPLATE,
         "failed": FAILED.pick(ui.lang()),
+        "broken": BROKEN.pick(ui.lang()),
     }
     with st.container(key=key):
-        _chart_component()(data=data, key=f"{key}_plotly")
+        _mount(data=data, key=f"{key}_plotly")

@@ -5,8 +5,9 @@ per tab from ``/app/static/plotly.min.js`` (Streamlit's static file serving, swi
 ``.streamlit/config.toml``). The file is the one shipped inside the installed ``plotly`` Python
 package, so the figures' JSON and the library that draws them always come from the same release,
 and nothing is fetched from a CDN. It is copied into ``static/`` beside ``app.py`` (not kept in
-git): by the app when it starts, or ahead of time where the app cannot write there (the
-Dockerfile runs ``python -m prep.web_assets``).
+git): by ``make setup``, by the app when it registers its chart component (if the file is missing
+or stale), and ahead of time where the app cannot write there (the Dockerfile runs
+``python -m prep.web_assets``).
 """
 
 from __future__ import annotations

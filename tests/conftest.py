@@ -38,7 +38,7 @@ IDLE = ('[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
 def charts(at) -> list:
     """The charts an AppTest run drew (prep.ui_chart: one components-v2 element each)."""
     return [element for element in at.get("bidi_component")
-            if element.proto.component_name.endswith("chart")]
+            if element.proto.component_name.endswith("attn_prep_chart")]
 
 
 def chart_specs(at) -> list[dict]:

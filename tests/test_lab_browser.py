@@ -124,3 +124,17 @@ def test_a_key_press_updates_the_heatmaps_in_place_from_plotly_js_served_here(ap
     colours = page.locator(".st-key-lab_row .js-plotly-plot").evaluate(
         "el => Array.from(el.querySelectorAll('.bars .point path')).map(p => p.style.fill)")
     assert colours and len(set(colours)) > 1 and "rgb(0, 0, 0)" not in colours, colours
+
+
+@pytest.mark.browser
+def test_a_chart_whose_library_cannot_load_says_so_in_the_page(app_server, page):
+    """Plotly.js refused (a proxy, a broken install): each chart's place says why, in the page's
+    language, instead of staying blank; the rest of the page works."""
+    page.route("**/app/static/plotly.min.js", lambda route: route.fulfill(status=404, body=""))
+    page.goto(f"{app_server.url}/Lab?lang=en&module=scaled_dot_product_attention")
+    wait_idle(page)
+    message = page.locator(".st-key-lab_grid").get_by_text("The chart cannot load")
+    message.wait_for()
+    assert "could not get Plotly.js from this server" in message.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    expect(page.locator(".st-key-lab_temperature input[type='range']")).to_be_enabled()

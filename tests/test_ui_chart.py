@@ -32,9 +32,12 @@ def test_a_chart_sends_its_figure_without_template_and_keeps_its_key():
     assert "template" not in figure["layout"]           # sent once, set in the browser
     assert figure["layout"]["height"] == 300 and data["height"] == 300
     assert figure["data"][0]["z"] == {"dtype": "u1", "bdata": "AAECAwQF", "shape": "2, 3"}
-    template = json.loads(data["template"])
-    assert template["layout"]["yaxis"]["automargin"] is True   # Plotly's white template
-    assert "Source Sans" in template["layout"]["font"]["family"]
+    assert "template" not in data  # one template for every chart, in the component's code
+    script = element.proto.js_content
+    assert '"automargin":true' in script and "Source Sans" in script  # Plotly's white, our font
+    assert '"app/static/plotly.min.js"' in script                      # from this server
     assert data["config"] == {"displaylogo": False, "responsive": True}
     assert "Plotly.js" in data["failed"] and "图表无法加载" in data["failed"]  # page's language
+    assert data["broken"] == "这张图表无法绘制。"
+    assert element.proto.component_name.endswith("attn_prep_chart")
     assert element.proto.id.endswith("-one_plotly")

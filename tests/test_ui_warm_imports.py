@@ -34,7 +34,8 @@ print("ok")
 
 def test_warm_imports_regression_partially_initialized_pandas_under_concurrent_sessions():
     """Bug: two Lab sessions drawing their first table at once got "partially initialized module
-    'pandas'"; every page now imports pandas and pyarrow first, one thread at a time."""
+    'pandas'"; every table now imports pandas and pyarrow first (ui.dataframe / ui.table), one
+    thread at a time."""
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr

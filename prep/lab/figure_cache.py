@@ -9,8 +9,8 @@ same figure.
 The key is the builder's name and its arguments: a ``LabResult`` stands for its ``config``,
 tokens, labels and weights (their bytes, so a hand-made or changed result never gets another's
 figure), an array for its shape, dtype and a digest of its bytes. The figure is returned itself,
-not a copy: callers must not change it (the Lab only hands it to ``st.plotly_chart``, which
-reads it). At most ``MAX_FIGURES`` figures are kept, the least recently used dropped first.
+not a copy: callers must not change it (the Lab only hands it to ``prep.ui_chart.chart``,
+which reads it). At most ``MAX_FIGURES`` figures are kept, the least recently used dropped first.
 
 Not done: arguments that are neither hashable nor one of the types above bypass the cache (the
 figure is built every time).
