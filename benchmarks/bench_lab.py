@@ -5,9 +5,10 @@ default settings and 600 ms at the largest offered (16 heads, 256 tokens); what 
 is at most 1 MB at the largest settings, with hover values exact to 0.01.
 
 "logic" is what the Lab's fragment does on the server for one rerun: run(config) (uncached, as
-after a slider change), building every figure, and serialising each one as st.plotly_chart does
-(plotly.io.to_json). "AppTest rerun" is a whole-script rerun after changing the seed (a new
-configuration of the same size, so no cache hit; AppTest reruns the whole page even for widgets
+after a slider change), building every figure, and serialising each one as the app's chart
+component sends it (prep.ui_chart.figure_json, itself a string inside the element's JSON).
+"AppTest rerun" is a whole-script rerun after changing the seed (a new configuration of the
+same size, so no cache hit; AppTest reruns the whole page even for widgets
 inside a fragment, so it is an upper bound).
 "bytes sent" is the plotly JSON of all figures of one rerun, raw and after the websocket's
 permessage-deflate (server.enableWebsocketCompression; zlib level 6, raw deflate).
@@ -27,12 +28,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import plotly.io
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from prep import lab  # noqa: E402
+from prep import lab, ui_chart  # noqa: E402
 
 REPEATS = 7
 APPTEST_REPEATS = 3
@@ -62,7 +62,7 @@ def figures(result: lab.LabResult) -> list:
 
 def one_rerun(config: lab.LabConfig) -> list[str]:
     result = lab.run(config)
-    return [plotly.io.to_json(figure, validate=False) for figure in figures(result)]
+    return [json.dumps(ui_chart.figure_json(figure)) for figure in figures(result)]
 
 
 def time_logic(config: lab.LabConfig) -> tuple[float, float]:
@@ -84,7 +84,7 @@ def deflated(payload: str) -> int:
 
 def hover_error(config: lab.LabConfig, grid_json: str) -> float:
     """Largest difference between a hover value (z in percent) and the exact weight."""
-    spec = json.loads(grid_json)
+    spec = json.loads(json.loads(grid_json))  # the figure's JSON, sent as a string
     weights = lab.run(config).weights
     shown = np.stack([lab.decode_z(t) for t in spec["data"] if t["type"] == "heatmap"])
     return float(np.abs(shown.astype(np.float64) / 100.0 - weights).max())

@@ -124,7 +124,7 @@ def _register() -> Any:
 _mount = _register()
 
 
-def _figure_json(figure: go.Figure) -> str:
+def figure_json(figure: go.Figure) -> str:
     """The figure as Plotly.js reads it, without its template (the browser sets ``TEMPLATE``)
     and without ``to_dict``'s deep copy (nothing here changes the figure)."""
     spec = figure.to_plotly_json()
@@ -137,7 +137,7 @@ def chart(figure: go.Figure, key: str, config: dict[str, Any] | None = None) -> 
     with Plotly's ``config`` (the toolbar), resizing with the page."""
     height = figure.layout.height or DEFAULT_HEIGHT_PX
     data = {
-        "figure": _figure_json(figure),
+        "figure": figure_json(figure),
         "config": {**(config or {}), "responsive": True},
         "height": height,
         "failed": FAILED.pick(ui.lang()),
