@@ -17,6 +17,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from conftest import wait_idle
 from fsrs import Rating
+from playwright.sync_api import expect
 from test_accessibility_browser import BLOCKING, DEVICES, _describe
 
 from prep.bank import load_bank
@@ -107,7 +108,7 @@ def test_answer_typed_without_leaving_the_box_survives_a_server_restart(app_serv
     page.reload()
     answer_box(page).wait_for()
     wait_idle(page)
-    assert answer_box(page).input_value() == TYPED   # resumed from the database
+    expect(answer_box(page)).to_have_value(TYPED)    # resumed from the database
     assert saved_text(db) == TYPED
 
 

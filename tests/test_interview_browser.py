@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_idle
+from playwright.sync_api import expect
 
 from prep.bank import load_bank
 from prep.interview_plan import plan
@@ -147,7 +148,8 @@ def test_mock_interview_resumes_after_a_restart_and_lands_on_progress(app_server
     page.get_by_text("The interviewer follows up:").wait_for()
     wait_idle(page)
     no_exception(page)
-    assert question_box(page).locator("textarea").input_value() == FOLLOW_UP_TEXT
+    # The box shows the saved text once its script has run (it retries until then).
+    expect(question_box(page).locator("textarea")).to_have_value(FOLLOW_UP_TEXT)
     page.screenshot(path=artifacts / "interview-resumed-after-restart.png", full_page=True)
     reveal_and_tick(page, 3)
     press_grade(page, 3)
