@@ -39,7 +39,7 @@ def _short(text: str, length: int = 60) -> str:
     return text if len(text) <= length else text[:length].rstrip() + "…"
 
 
-quiz.show_pending_error()
+ui_store.show_pending_error(quiz.ERROR)
 session: QuizSession | None = st.session_state.get(quiz.SESSION)
 
 if session is None:

@@ -27,7 +27,7 @@ user = ui_store.learner()
 repo = live.repository() if store is not None else None
 if store is None or repo is None or user is None:
     st.stop()
-live.show_pending_error()
+ui_store.show_pending_error(live.ERROR)
 try:
     opened = live.load(repo, user)
 except StoreError as exc:

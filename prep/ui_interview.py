@@ -33,6 +33,7 @@ from prep.interview import Answer, Interview
 from prep.interview_store import StoreInterviews, new_interview_id
 from prep.store import Store, StoreError
 from prep.ui import markdown, t, tr
+from prep.ui_answer_box import text_of
 from prep.ui_store import learner, open_store, show_store_error
 
 STATE = "iv_run"          # (interview id, Interview) of this session, as last saved
@@ -56,15 +57,6 @@ def repository() -> StoreInterviews | None:
     except StoreError as exc:
         show_store_error(exc)
         return None
-
-
-def show_pending_error() -> None:
-    """What a callback could not do (a StoreError, a number that is not one), shown once."""
-    pending = st.session_state.pop(ERROR, None)
-    if isinstance(pending, StoreError):
-        show_store_error(pending)
-    elif pending:
-        st.warning(pending)
 
 
 def load(repo: StoreInterviews, user: str) -> tuple[str, Interview] | None:
@@ -155,14 +147,14 @@ def _key(answer_index: int) -> str:
 
 
 def _typed(key: str) -> None:
-    text = rubrics.typed(key)
+    text = text_of(key)
     _step(lambda run, a: setattr(a, "text", text) if a and not a.revealed else None)
 
 
 def _reveal(key: str) -> None:
     def act(run: Interview, answer: Answer | None) -> None:
         if answer is not None:
-            answer.text = rubrics.typed(key) or answer.text
+            answer.text = text_of(key) or answer.text
             steps.reveal(answer, _now())
     _step(act)
 

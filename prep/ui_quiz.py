@@ -26,20 +26,12 @@ from prep.bank import Bank, Question, moved_ids
 from prep.quiz import QuizSession
 from prep.store import Store, StoreError
 from prep.ui import lang, markdown, t, timezone, tr
-from prep.ui_store import show_store_error
+from prep.ui_answer_box import text_of
 
 SESSION = "quiz_session"
 ERROR = "quiz_error"  # a StoreError or a message from a callback, shown by the next run
 ANSWER_FIRST = "quiz_answer_first"  # the set-up's option (kept across pages: prep.ui)
 GRADE_COLOURS = {schedule.Rating.Again: "red", schedule.Rating.Good: "green"}
-
-
-def show_pending_error() -> None:
-    pending = st.session_state.pop(ERROR, None)
-    if isinstance(pending, StoreError):
-        show_store_error(pending)
-    elif pending:
-        st.warning(pending)
 
 
 def _act(action: Callable[[QuizSession], object]) -> None:
@@ -66,7 +58,7 @@ def _box_key(session: QuizSession) -> str:
 
 def reveal(store: Store) -> None:
     def act(session: QuizSession) -> None:
-        session.type_answer(rubrics.typed(_box_key(session))
+        session.type_answer(text_of(_box_key(session))
                             or (session.answer.text if session.answer else ""))
         session.reveal(store, _now())
     _act(act)
@@ -152,7 +144,7 @@ def _number(session: QuizSession, question: Question, store: Store) -> None:
 
 
 def _typed(key: str) -> None:
-    text = rubrics.typed(key)
+    text = text_of(key)
     _act(lambda session: session.type_answer(text))
 
 

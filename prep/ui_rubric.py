@@ -21,7 +21,7 @@ from prep.i18n import Text
 from prep.interview import Answer
 from prep.numeric import Instance
 from prep.ui import lang, markdown, t, tr
-from prep.ui_answer_box import text_of, typing_box
+from prep.ui_answer_box import typing_box
 
 TABLE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*\|", re.M)  # a Markdown table's rule row
 SUGGESTED = Text("建议的评分", "The suggested grade")
@@ -31,15 +31,10 @@ def answer_area(key: str, *, value: str, placeholder: str,
                 on_change: Callable[..., None] | None = None, args: tuple = ()) -> str:
     """The box the learner types their answer in (Markdown, formulas as ``$...$``), showing
     ``value`` (the text the server holds). Its text reaches the server as the learner types
-    (``prep.ui_answer_box``); ``on_change(*args)`` stores it, reading ``typed(key)``."""
+    (``prep.ui_answer_box``); ``on_change(*args)`` stores it, reading ``text_of(key)``."""
     return typing_box(key, value=value, on_change=on_change, args=args, placeholder=placeholder,
                       label=t("你的回答（Markdown，公式写成 `$...$`）",
                               "Your answer (Markdown, formulas as `$...$`)"))
-
-
-def typed(key: str) -> str:
-    """What the answer box ``key`` last sent to the server ("" if nothing yet)."""
-    return text_of(key)
 
 
 def side_by_side(mine: str, model: Text, prefix: str) -> None:

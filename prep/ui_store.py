@@ -67,6 +67,16 @@ def show_store_error(exc: StoreError) -> None:
     show_error(store_error_text(exc))
 
 
+def show_pending_error(key: str) -> None:
+    """What a callback could not do, left in ``st.session_state[key]`` (a StoreError or a
+    message), shown once by the next run."""
+    pending = st.session_state.pop(key, None)
+    if isinstance(pending, StoreError):
+        show_store_error(pending)
+    elif pending:
+        st.warning(pending)
+
+
 def cards(the_store: Store, bank: Bank) -> dict[str, Card]:
     """The learner's cards keyed by the bank's live ids: history filed under a merged (old) id
     counts for the question it was merged into (``schedule.merge_moved``). Raises StoreError."""
