@@ -1,14 +1,23 @@
 """Cold start: `streamlit run app.py` healthy, then the first page rendered in Chromium.
 
-Budget (warm install): healthy and first page rendered within 5 s. Run:
-    .venv/bin/python benchmarks/bench_startup.py
+Budget (warm install): healthy and first page rendered within 5 s. Three cases: Home on a new
+database (the first start ever: the schema is created), Home and a deep link to Browse on an
+existing one (every later start). With ``--baseline REV`` the same starts are made, turn about,
+from a throwaway git worktree of REV (same Python, same machine, same run), so a machine that is
+slower today than the day a figure was written does not hide or invent a regression. Run:
+    .venv/bin/python benchmarks/bench_startup.py [--baseline 6eb7f33] [--repeats 5]
+
+6eb7f33 is the last commit before wave 2.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,11 +29,11 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_S = 5.0
-REPEATS = 3
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+CASES = (("/", "new"), ("/", "existing"), ("/Browse?q=fund-why-sqrt-dk", "existing"))
 
 
 def free_port() -> int:
@@ -41,15 +50,16 @@ def healthy(url: str) -> bool:
         return False
 
 
-def one_start(browser, path: str) -> tuple[float, float]:
+def one_start(browser, checkout: Path, path: str, db: Path) -> tuple[float, float]:
+    """Start the app in ``checkout`` on the database ``db``; seconds to healthy and to rendered."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ATTN_PREP_DB": str(Path(tempfile.mkdtemp()) / "progress.sqlite3")}
+    env = {**os.environ, "ATTN_PREP_DB": str(db), "PYTHONPATH": str(checkout)}
     start = time.perf_counter()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
     try:
@@ -68,19 +78,61 @@ def one_start(browser, path: str) -> tuple[float, float]:
         server.wait(timeout=10)
 
 
+def measure(browser, checkouts: dict[str, Path], repeats: int) -> dict:
+    """{(case, checkout name): [(healthy, rendered), ...]}, the checkouts taking turns."""
+    work = Path(tempfile.mkdtemp())
+    existing = {}
+    for name, checkout in checkouts.items():  # an untimed first start creates each database
+        existing[name] = work / f"{name}.sqlite3"
+        one_start(browser, checkout, "/", existing[name])
+    runs: dict = {}
+    for case in CASES:
+        path, database = case
+        for repeat in range(repeats):
+            for name, checkout in checkouts.items():
+                db = existing[name] if database == "existing" else work / f"{name}-{repeat}.sqlite3"
+                runs.setdefault((case, name), []).append(one_start(browser, checkout, path, db))
+    shutil.rmtree(work, ignore_errors=True)
+    return runs
+
+
+def worktree(rev: str) -> Path:
+    folder = Path(tempfile.mkdtemp()) / "baseline"
+    subprocess.run(["git", "worktree", "add", "--detach", "-q", str(folder), rev], cwd=ROOT,
+                   check=True)
+    return folder
+
+
 def main() -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        header = ("first request", "healthy s", "rendered s", "budget s", "ratio")
-        print("{:<28}{:>10}{:>12}{:>10}{:>7}".format(*header))
-        for path in ("/", "/Browse?q=fund-why-sqrt-dk"):
-            runs = [one_start(browser, path) for _ in range(REPEATS)]
-            health = sorted(r[0] for r in runs)[REPEATS // 2]
-            rendered = sorted(r[1] for r in runs)[REPEATS // 2]
-            print(f"{path:<28}{health:>10.2f}{rendered:>12.2f}{BUDGET_S:>10.1f}"
-                  f"{rendered / BUDGET_S:>7.2f}")
-        browser.close()
-    print(f"median of {REPEATS} cold starts each; load average {os.getloadavg()[0]:.1f}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", help="a git revision to start beside ours, turn about")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    checkouts = {"ours": ROOT}
+    if args.baseline:
+        checkouts["baseline"] = worktree(args.baseline)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            runs = measure(browser, checkouts, args.repeats)
+            browser.close()
+    finally:
+        if args.baseline:
+            subprocess.run(["git", "worktree", "remove", "--force", str(checkouts["baseline"])],
+                           cwd=ROOT, check=False)
+    header = ["first request (database)", "healthy s", "rendered s"]
+    if args.baseline:
+        header += [f"{args.baseline} s", "ours/base"]
+    print(f"{header[0]:<42}" + "".join(f"{h:>12}" for h in header[1:]) + f"{'budget s':>10}")
+    for case in CASES:
+        health = statistics.median(r[0] for r in runs[case, "ours"])
+        rendered = statistics.median(r[1] for r in runs[case, "ours"])
+        line = f"{case[0] + ' (' + case[1] + ')':<42}{health:>12.2f}{rendered:>12.2f}"
+        if args.baseline:
+            base = statistics.median(r[1] for r in runs[case, "baseline"])
+            line += f"{base:>12.2f}{rendered / base:>12.2f}"
+        print(line + f"{BUDGET_S:>10.1f}")
+    print(f"median of {args.repeats} starts each; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -12,11 +12,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from fsrs import Card, Rating, State
 
 from prep.i18n import Text
-from prep.store import Review
+
+if TYPE_CHECKING:
+    from prep.store import Review
 
 MATURE_INTERVAL = timedelta(days=21)
 LEVELS = ("new", "learning", "young", "mature")

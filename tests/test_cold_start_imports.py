@@ -73,3 +73,34 @@ def test_every_table_goes_through_the_warm_up():
                              and node.func.value.id in ours)):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, offenders
+
+
+RUN_HOME_ON = """
+import os, runpy, sys
+os.environ["ATTN_PREP_DB"] = {db!r}
+runpy.run_path("app.py", run_name="__main__")
+print("alembic" in sys.modules)
+"""
+
+
+def test_home_on_an_up_to_date_database_does_not_load_alembic(tmp_path):
+    """Alembic (0.1-0.15 s to import) is needed to create or upgrade the schema, not to read a
+    database already at the newest revision: every start after the first."""
+    db = str(tmp_path / "progress.sqlite3")
+    seen = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", RUN_HOME_ON.format(db=db)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        seen.append(done.stdout.strip().splitlines()[-1])
+    assert seen == ["True", "False"]  # the first start creates the schema; the second only reads
+
+
+def test_loading_the_ui_sets_the_servers_objects_aside_from_the_collector():
+    """Regression: full garbage collections walked the server's own objects again and again,
+    about 0.2 s of the first page (benchmarks/bench_startup.py)."""
+    code = ("import gc, streamlit\nbefore = gc.get_freeze_count()\nimport prep.ui\n"
+            "print(before, gc.get_freeze_count() > 0)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["0", "True"]

@@ -21,10 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
 
 from prep.store.errors import StoreError, explain
@@ -184,24 +180,34 @@ class Database:
             raise explain(exc, self.where) from exc
 
     def _migrate(self, conn: sa.Connection) -> None:
-        """Create or upgrade the schema to HEAD inside the caller's transaction."""
+        """Create or upgrade the schema to HEAD inside the caller's transaction.
+
+        A database already at HEAD (every start but the first) is only read: Alembic, a tenth of
+        a second to import, is loaded only when there is something to create or upgrade.
+        """
         if self.dialect == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
         tables = set(sa.inspect(conn).get_table_names())
-        script = ScriptDirectory(str(MIGRATIONS_DIR))
-        context = MigrationContext.configure(conn)
-        current = context.get_current_revision()
+        current = _revision(conn, tables)
         legacy = None
         if "schema_version" in tables:
             legacy = conn.execute(sa.text("SELECT MAX(version) FROM schema_version")).scalar()
+        if current == HEAD and legacy in {None, LEGACY_MARK}:
+            return
         if current is None and legacy is not None and legacy > LEGACY_VERSION:
             raise StoreError("newer", self.where,
                              f"schema {legacy}; this app reads up to {LEGACY_VERSION} unmigrated")
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory(str(MIGRATIONS_DIR))
         if current is not None and current not in {s.revision for s in script.walk_revisions()}:
             raise StoreError("newer", self.where,
                              f"schema revision {current}; this app knows up to {HEAD}")
         if current is None and legacy == LEGACY_VERSION:
-            context.stamp(script, "0001")
+            MigrationContext.configure(conn).stamp(script, "0001")
         if current != HEAD:
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -212,4 +218,11 @@ class Database:
 
     def revision(self) -> str | None:
         with self.read() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return _revision(conn, set(sa.inspect(conn).get_table_names()))
+
+
+def _revision(conn: sa.Connection, tables: set[str]) -> str | None:
+    """The Alembic revision the database is at (None before its first migration)."""
+    if "alembic_version" not in tables:
+        return None
+    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
