@@ -98,18 +98,22 @@ def number_box(drawn: Instance, answer: Answer, *, key: str, prefix: str,
                on_check: Callable[..., None], check_args: tuple,
                on_hint: Callable[..., None]) -> None:
     """Before the check: the number box with its unit, Check, and the first step as a hint
-    (buttons ``{prefix}_check`` and ``{prefix}_hint``)."""
-    st.text_input(t(f"你的答案（{drawn.unit.zh}）", f"Your answer ({drawn.unit.en})"),
-                  key=key, placeholder=t("输入一个数，可用科学计数法，如 1.5e9",
-                                         "Type a number; scientific notation like 1.5e9 is fine"))
-    if answer.hint_used:
-        st.info(t("第一步：", "First step: ") + tr(drawn.steps[0]))
-    with st.container(horizontal=True):
-        st.button(t("核对", "Check"), key=f"{prefix}_check", type="primary", on_click=on_check,
-                  args=check_args, icon=":material/check:")
-        if not answer.hint_used:
-            st.button(t("显示第一步（算作提示）", "Show first step (counts as a hint)"),
-                      key=f"{prefix}_hint", on_click=on_hint, icon=":material/lightbulb:")
+    (buttons ``{prefix}_check`` and ``{prefix}_hint``). A form, so that Enter in the box checks
+    (it submits with the form's first button) and typing does not rerun the page."""
+    with st.form(key=f"{prefix}_number_form", border=False):
+        placeholder = t("输入一个数，可用科学计数法，如 1.5e9",
+                        "Type a number; scientific notation like 1.5e9 is fine")
+        st.text_input(t(f"你的答案（{drawn.unit.zh}）", f"Your answer ({drawn.unit.en})"),
+                      key=key, placeholder=placeholder)
+        if answer.hint_used:
+            st.info(t("第一步：", "First step: ") + tr(drawn.steps[0]))
+        with st.container(horizontal=True):
+            st.form_submit_button(t("核对", "Check"), key=f"{prefix}_check", type="primary",
+                                  on_click=on_check, args=check_args, icon=":material/check:")
+            if not answer.hint_used:
+                hint = t("显示第一步（算作提示）", "Show first step (counts as a hint)")
+                st.form_submit_button(hint, key=f"{prefix}_hint", on_click=on_hint,
+                                      icon=":material/lightbulb:")
 
 
 def number_result(drawn: Instance, answer: Answer) -> None:

@@ -161,13 +161,13 @@ def test_a_numeric_question_draws_numbers_and_the_app_grades_the_learners_number
     (box,) = at.text_input
     # QA: the placeholder "132" looked like a pre-filled answer; it must not be a bare number.
     assert not box.placeholder.replace(",", "").replace(".", "").isdigit()
-    box.set_value("a few").run()
+    box.set_value("a few")  # inside a form: sent with the button, as in a browser
     at.button(key="quiz_check").click().run()
     assert ("is not a number" if lang == "en" else "不是一个数") in at.warning[0].value
     at.button(key="quiz_hint").click().run()                        # the first step: a hint
     assert at.info
     right = min(position + 1, window) + max(0, min(sinks, position + 1 - window))
-    at.text_input[0].set_value(f"{right:,}").run()
+    at.text_input[0].set_value(f"{right:,}")
     at.button(key="quiz_check").click().run()
     assert not at.exception, at.exception
     assert f"{right}" in at.success[0].value
