@@ -33,6 +33,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+START_TIMEOUT_S = 60
 CASES = (("/", "new"), ("/", "existing"), ("/Browse?q=fund-why-sqrt-dk", "existing"))
 
 
@@ -64,6 +65,8 @@ def one_start(browser, checkout: Path, path: str, db: Path) -> tuple[float, floa
     )  # fmt: skip
     try:
         while not healthy(url):
+            if server.poll() is not None or time.perf_counter() - start > START_TIMEOUT_S:
+                raise RuntimeError(f"{checkout}: the app did not start (exit {server.poll()})")
             time.sleep(0.05)
         health_s = time.perf_counter() - start
         page = browser.new_page()
@@ -79,21 +82,27 @@ def one_start(browser, checkout: Path, path: str, db: Path) -> tuple[float, floa
 
 
 def measure(browser, checkouts: dict[str, Path], repeats: int) -> dict:
-    """{(case, checkout name): [(healthy, rendered), ...]}, the checkouts taking turns."""
+    """{(case, checkout name): [(healthy, rendered), ...]}, the checkouts taking turns (each
+    goes first in every other round, so a warm-up effect falls on both)."""
     work = Path(tempfile.mkdtemp())
-    existing = {}
-    for name, checkout in checkouts.items():  # an untimed first start creates each database
-        existing[name] = work / f"{name}.sqlite3"
-        one_start(browser, checkout, "/", existing[name])
-    runs: dict = {}
-    for case in CASES:
-        path, database = case
-        for repeat in range(repeats):
-            for name, checkout in checkouts.items():
-                db = existing[name] if database == "existing" else work / f"{name}-{repeat}.sqlite3"
-                runs.setdefault((case, name), []).append(one_start(browser, checkout, path, db))
-    shutil.rmtree(work, ignore_errors=True)
-    return runs
+    try:
+        existing = {}
+        for name, checkout in checkouts.items():  # an untimed first start creates each database
+            existing[name] = work / f"{name}.sqlite3"
+            one_start(browser, checkout, "/", existing[name])
+        runs: dict = {}
+        for case in CASES:
+            path, database = case
+            for repeat in range(repeats):
+                order = list(checkouts.items())
+                for name, checkout in order[::-1] if repeat % 2 else order:
+                    db = (existing[name] if database == "existing"
+                          else work / f"{name}-{repeat}.sqlite3")
+                    runs.setdefault((case, name), []).append(
+                        one_start(browser, checkout, path, db))
+        return runs
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def worktree(rev: str) -> Path:
@@ -120,6 +129,7 @@ def main() -> None:
         if args.baseline:
             subprocess.run(["git", "worktree", "remove", "--force", str(checkouts["baseline"])],
                            cwd=ROOT, check=False)
+            shutil.rmtree(checkouts["baseline"].parent, ignore_errors=True)
     header = ["first request (database)", "healthy s", "rendered s"]
     if args.baseline:
         header += [f"{args.baseline} s", "ours/base"]

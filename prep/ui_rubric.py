@@ -99,7 +99,7 @@ def number_box(drawn: Instance, answer: Answer, *, key: str, prefix: str,
                on_hint: Callable[..., None]) -> None:
     """Before the check: the number box with its unit, Check, and the first step as a hint
     (buttons ``{prefix}_check`` and ``{prefix}_hint``). A form, so that Enter in the box checks
-    (it submits with the form's first button) and typing does not rerun the page."""
+    (it submits with the form's first button) and leaving the box does not rerun the page."""
     with st.form(key=f"{prefix}_number_form", border=False):
         placeholder = t("输入一个数，可用科学计数法，如 1.5e9",
                         "Type a number; scientific notation like 1.5e9 is fine")

@@ -77,13 +77,17 @@ def test_a_version_zero_file_is_migrated_and_keeps_its_other_tables(tmp_path):
         assert conn.execute("SELECT text FROM notes").fetchall() == [("mine",)]
 
 
-@pytest.mark.parametrize("newer", ["alembic", "legacy"])
+@pytest.mark.parametrize("newer", ["alembic", "branches", "legacy"])
 def test_a_file_from_a_newer_app_is_refused_and_left_alone(tmp_path, newer):
     path = tmp_path / "p.sqlite3"
     if newer == "alembic":
         Store(path)
         with sqlite3.connect(path) as conn:
             conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    elif newer == "branches":  # regression: the current revision plus another was read as HEAD
+        Store(path)
+        with sqlite3.connect(path) as conn:
+            conn.execute("INSERT INTO alembic_version VALUES ('9999')")
     else:  # a schema_version the pre-Alembic app did not know, and no Alembic table
         with sqlite3.connect(path) as conn:
             conn.execute("PRAGMA journal_mode = WAL")  # as the pre-Alembic app left its files

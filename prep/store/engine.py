@@ -188,7 +188,7 @@ class Database:
         if self.dialect == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
         tables = set(sa.inspect(conn).get_table_names())
-        current = _revision(conn, tables)
+        current = self._revision(conn, tables)
         legacy = None
         if "schema_version" in tables:
             legacy = conn.execute(sa.text("SELECT MAX(version) FROM schema_version")).scalar()
@@ -218,11 +218,14 @@ class Database:
 
     def revision(self) -> str | None:
         with self.read() as conn:
-            return _revision(conn, set(sa.inspect(conn).get_table_names()))
+            return self._revision(conn, set(sa.inspect(conn).get_table_names()))
 
-
-def _revision(conn: sa.Connection, tables: set[str]) -> str | None:
-    """The Alembic revision the database is at (None before its first migration)."""
-    if "alembic_version" not in tables:
-        return None
-    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    def _revision(self, conn: sa.Connection, tables: set[str]) -> str | None:
+        """The Alembic revision the database is at (None before its first migration)."""
+        if "alembic_version" not in tables:
+            return None
+        rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+        if len(rows) > 1:  # branches: this app's history is one line, so a later app wrote it
+            raise StoreError("newer", self.where,
+                             f"alembic_version holds several revisions ({', '.join(rows)})")
+        return rows[0] if rows else None
