@@ -69,13 +69,16 @@ class StreamlitServer:
     """``streamlit run app.py`` in its own process group.
 
     ``via_make=True`` starts it with the README's own command, ``make run PORT=...`` (set-up
-    included, about 3 s more when everything is installed).
+    included, about 3 s more when everything is installed). ``base_path`` serves it under a
+    path, as a host behind a proxy that shares its domain would (``server.baseUrlPath``).
     """
 
     def __init__(
-        self, env: dict[str, str], log_path: Path, *, via_make: bool = False, script: str = "app.py"
+        self, env: dict[str, str], log_path: Path, *, via_make: bool = False,
+        script: str = "app.py", base_path: str = "",
     ) -> None:
-        self.env = env
+        self.env = {**env, "STREAMLIT_SERVER_BASE_URL_PATH": base_path} if base_path else env
+        self.base_path = base_path
         self.script = script
         self.port = free_port()
         self.log_path = log_path
@@ -84,7 +87,7 @@ class StreamlitServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.port}" + (f"/{self.base_path}" if self.base_path else "")
 
     def start(self) -> None:
         command = [

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
-from conftest import wait_idle
+from conftest import StreamlitServer, wait_idle
 from playwright.sync_api import expect
 
 GRID = ".st-key-lab_grid .js-plotly-plot"
@@ -138,3 +139,24 @@ def test_a_chart_whose_library_cannot_load_says_so_in_the_page(app_server, page)
     assert "could not get Plotly.js from this server" in message.inner_text()
     assert page.locator('[data-testid="stException"]').count() == 0
     expect(page.locator(".st-key-lab_temperature input[type='range']")).to_be_enabled()
+
+
+@pytest.mark.browser
+def test_charts_draw_when_the_app_is_served_under_a_path(tmp_path, page):
+    """A host may serve the app under a path (``server.baseUrlPath``, behind a proxy that shares
+    its domain): Plotly.js is asked for relative to the page, so it comes from under that path
+    and the Lab draws its heatmaps."""
+    env = {**os.environ, "ATTN_PREP_DB": str(tmp_path / "progress.sqlite3")}
+    server = StreamlitServer(env, tmp_path / "server.log", base_path="attention")
+    server.start()
+    try:
+        requests = []
+        page.on("response", lambda response: requests.append((response.status, response.url)))
+        page.goto(f"{server.url}/Lab?lang=en&module=scaled_dot_product_attention")
+        page.wait_for_function(f"() => {{ const el = document.querySelector({GRID!r});"
+                               " return el && el.data && el.data.some(t => t.type === 'heatmap'); }")
+        wait_idle(page)
+        assert (200, f"{server.url}/app/static/plotly.min.js") in requests, requests
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        server.stop()
