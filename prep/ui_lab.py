@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import streamlit as st
 
 from prep import lab, ui
@@ -70,11 +71,10 @@ def statistics(result: lab.LabResult, narrow: bool = False, key: str = "lab_row_
     four short columns, the row sums as one "min-max" column, so that nothing is cut off."""
     sums = result.row_sums
     low, high = sums.min(axis=1), sums.max(axis=1)
-    table = {
-        ui.t("头", "head"): [h + 1 for h in range(len(result.entropy))],
-        ui.t("平均熵 (nats)", "mean entropy (nats)") if not narrow else ui.t("熵", "entropy"):
-            [round(float(e), 4) for e in result.entropy],
-    }
+    table: dict = {ui.t("头", "head"): [h + 1 for h in range(len(result.entropy))]}
+    if np.isfinite(result.entropy).all():  # not for a signed map (differential): no entropy
+        name = ui.t("平均熵 (nats)", "mean entropy (nats)") if not narrow else ui.t("熵", "entropy")
+        table[name] = [round(float(e), 4) for e in result.entropy]
     if narrow:
         table[ui.t("行和", "row sums")] = [f"{a:.4g}–{b:.4g}"
                                           for a, b in zip(low, high, strict=True)]

@@ -140,3 +140,14 @@ def test_browse_open_in_lab_for_an_mla_question_opens_the_mla_view():
     lab_page = open_lab("zh", module="mla")
     assert_clean(lab_page)
     assert "权重最大差" in metric_values(lab_page)
+
+
+@pytest.mark.parametrize("module", ["differential", "sink"])
+def test_the_statistics_table_leaves_out_entropy_where_it_is_not_defined(module):
+    """QA: a signed map (differential attention) showed a column of NaN entropies; its view
+    already says entropy is not defined there. A map of probabilities keeps the column."""
+    at = open_lab("en", module=module)
+    assert_clean(at)
+    (table,) = [d.value for d in at.dataframe if "min row sum" in d.value.columns]
+    assert ("mean entropy (nats)" in table.columns) == (module != "differential")
+    assert not table.isna().any().any(), table
