@@ -154,7 +154,8 @@ def test_charts_draw_when_the_app_is_served_under_a_path(tmp_path, page):
         page.on("response", lambda response: requests.append((response.status, response.url)))
         page.goto(f"{server.url}/Lab?lang=en&module=scaled_dot_product_attention")
         page.wait_for_function(f"() => {{ const el = document.querySelector({GRID!r});"
-                               " return el && el.data && el.data.some(t => t.type === 'heatmap'); }")
+                               " return el && el.data"
+                               " && el.data.some(t => t.type === 'heatmap'); }")
         wait_idle(page)
         assert (200, f"{server.url}/app/static/plotly.min.js") in requests, requests
         assert page.locator('[data-testid="stException"]').count() == 0
