@@ -2,7 +2,8 @@
 
 An SQLite file by default (embedded, no server: ``settings.db_path()``), or PostgreSQL for a host
 serving many learners from several replicas (``ATTN_PREP_DB_URL``). One schema and one Alembic
-migration history for both (``migrations/``); the app creates or upgrades it when it starts.
+migration history for both (``migrations/``); the app creates or upgrades it when it starts (a new
+database in one step from ``schema.py``, which a test holds equal to the migrations' result).
 
     core.py       Store: reading, grading, undo, Practice drafts and submissions
     engine.py     Database: opening, checks, migrations, transactions
