@@ -33,15 +33,6 @@ if TYPE_CHECKING:
 # cost per process, bounded by one session).
 gc.freeze()
 
-# The tab's icon, a target drawn in SVG; Streamlit sends it to the browser as a data URL. An emoji
-# icon costs every process's first page ~45 ms (Streamlit loads its emoji catalogue to check it)
-# and draws as a box where no emoji font is installed; a material icon is fetched from Google.
-FAVICON_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
-    '<circle cx="16" cy="16" r="15" fill="#d32f2f"/><circle cx="16" cy="16" r="10.5" fill="#fff"/>'
-    '<circle cx="16" cy="16" r="6" fill="#d32f2f"/><circle cx="16" cy="16" r="2" fill="#fff"/>'
-    "</svg>"
-)
 APP_TITLE = Text("注意力机制面试备考", "Attention interview prep")
 LANG_LABELS = {"zh": "中文", "en": "English"}  # each language named in itself, never translated
 _LANG_STATE = "_lang"           # the session's language, kept across pages
@@ -163,7 +154,7 @@ def setup_page(title_zh: str, title_en: str, *, layout: str = "wide") -> str:
     title = title_zh if current == "zh" else title_en
     st.set_page_config(
         page_title=f"{title} · {APP_TITLE.pick(current)}",
-        page_icon=FAVICON_SVG,
+        page_icon="🎯",
         layout=layout,
         initial_sidebar_state="auto",
     )
