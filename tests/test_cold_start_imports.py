@@ -38,20 +38,20 @@ RUN_PAGE = """
 import os, runpy, sys, tempfile
 os.environ["ATTN_PREP_DB"] = os.path.join(tempfile.mkdtemp(), "progress.sqlite3")
 runpy.run_path({page!r}, run_name="__main__")
-print(sorted(name for name in ("pandas", "pyarrow", "torch", "code_editor", "numpy")
-             if name in sys.modules))
+print(sorted(name for name in {names!r} if name in sys.modules))
 """
 
 
 def test_home_and_browse_first_render_import_no_pandas_numpy_torch_or_code_editor():
     """Regression: every page imported pandas and pyarrow before drawing (0.8 s of a 3-4 s cold
     start) though only pages with a table need them, and Home imported Practice's code editor
-    for its "solved" line. numpy: a tab icon given as an image or an SVG makes Streamlit import it
-    (an emoji does not). The pages run here in Streamlit's bare mode, in a fresh
-    process."""
-    for page in ("app.py", "pages/1_Browse.py"):
-        done = subprocess.run([sys.executable, "-c", RUN_PAGE.format(page=page)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
+    for its "solved" line. Home has no use for numpy (Browse's search has): a tab icon given as
+    an image or an SVG makes Streamlit import it (an emoji does not). The pages run here in
+    Streamlit's bare mode, in a fresh process."""
+    never = ("pandas", "pyarrow", "torch", "code_editor")
+    for page, names in (("app.py", (*never, "numpy")), ("pages/1_Browse.py", never)):
+        done = subprocess.run([sys.executable, "-c", RUN_PAGE.format(page=page, names=names)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.strip().splitlines()[-1] == "[]", (page, done.stdout[-500:])
 
