@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from prep import progress, study, ui, ui_interview_report, ui_store
+from prep import progress, study, ui, ui_store
 from prep.i18n import Text
 from prep.store import StoreError
 
@@ -62,7 +62,7 @@ if store is not None:
 now, tz = datetime.now(UTC), ui.timezone()
 counts = study.counts((q.id for q in bank.questions), cards, now, tz)
 ui_store.study_metrics(counts)
-ui_interview_report.readiness_summary(bank, cards)
+ui_store.readiness_summary(bank, cards)
 ui_store.solved_panel(store)  # "Practice: 7 / 12 solved" and which
 
 st.header(ui.t("章节", "Sections"))

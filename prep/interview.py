@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from fsrs import Card, Rating, Scheduler
+from fsrs import Rating
 
 from prep.i18n import Text
 
@@ -95,21 +95,6 @@ def follow_up_walk(
         walk.append(candidate)
         frontier = list(follow_ups.get(candidate, ())) + frontier  # go deeper first
     return walk
-
-
-def readiness(
-    question_ids: Iterable[str], cards: Mapping[str, Card], now: datetime, scheduler: Scheduler
-) -> float:
-    """Expected share of these questions recalled now: mean FSRS retrievability, unseen = 0."""
-    ids = list(question_ids)
-    if not ids:
-        return 0.0
-    total = 0.0
-    for qid in ids:
-        card = cards.get(qid)
-        if card is not None and card.last_review is not None:
-            total += scheduler.get_card_retrievability(card, now)
-    return total / len(ids)
 
 
 @dataclass

@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from fsrs import Card, Scheduler
-
 from prep import schedule
 from prep.i18n import Text
-from prep.interview import Interview, Report, readiness, report
+from prep.interview import Interview, Report, report
 from prep.numeric import template
 
 TITLE_CHARS = 80
@@ -148,13 +146,6 @@ def to_markdown(
 
 def _duration(delta: timedelta, lang: str) -> str:
     return schedule.format_duration(delta, lang)
-
-
-def readiness_by_section(sections: Sequence[object], cards: Mapping[str, Card], now: datetime,
-                         scheduler: Scheduler = schedule.SCHEDULER) -> dict[str, float]:
-    """Section id -> expected share of its cards recalled now (``interview.readiness``)."""
-    return {s.id: readiness([q.id for q in s.questions], cards, now, scheduler)  # type: ignore[attr-defined]
-            for s in sections}
 
 
 def latest_scores(finished: Sequence[Interview], questions: Mapping[str, object]

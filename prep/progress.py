@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from fsrs import Card, Rating, State
+from fsrs import Card, Rating, Scheduler, State
 
+from prep import schedule
 from prep.i18n import Text
 
 if TYPE_CHECKING:
@@ -98,3 +99,25 @@ def forecast(
         counts[day] += 1
     return [(today + timedelta(days=i), counts.get(today + timedelta(days=i), 0))
             for i in range(days)]
+
+
+def readiness(question_ids: Iterable[str], cards: Mapping[str, Card], now: datetime,
+              scheduler: Scheduler = schedule.SCHEDULER) -> float:
+    """Expected share of these questions recalled now: mean FSRS retrievability, unseen = 0."""
+    ids = list(question_ids)
+    if not ids:
+        return 0.0
+    total = 0.0
+    for qid in ids:
+        card = cards.get(qid)
+        if card is not None and card.last_review is not None:
+            total += scheduler.get_card_retrievability(card, now)
+    return total / len(ids)
+
+
+def readiness_by_section(sections: Sequence[object], cards: Mapping[str, Card], now: datetime,
+                         scheduler: Scheduler = schedule.SCHEDULER) -> dict[str, float]:
+    """Section id -> expected share of its cards recalled now (``readiness``); Home, Progress
+    and the mock interview's report show it."""
+    return {s.id: readiness([q.id for q in s.questions], cards, now, scheduler)  # type: ignore[attr-defined]
+            for s in sections}

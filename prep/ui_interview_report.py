@@ -1,4 +1,4 @@
-"""The mock interview's report in a page, and readiness per section on Home and Progress.
+"""The mock interview's report in a page, and Progress's panel of readiness and past interviews.
 
 Streamlit-side companion of ``prep.interview_report`` (the pure report, Markdown, readiness).
 """
@@ -16,10 +16,10 @@ from prep.interview_report import (
     WEAKEST_SHOWN,
     latest_scores,
     question_title,
-    readiness_by_section,
     study_links,
     to_markdown,
 )
+from prep.progress import readiness_by_section
 from prep.store import StoreError
 from prep.ui import lang, markdown, page_link, t, tr
 from prep.ui_interview import repository
@@ -84,13 +84,6 @@ def _finished(user: str) -> list[tuple[str, Interview]]:
     except StoreError as exc:
         show_store_error(exc)
         return []
-
-
-def readiness_summary(bank, cards) -> None:
-    """Home: one line of readiness per section (expected share of its cards recalled now)."""
-    ready = readiness_by_section(bank.sections, cards, datetime.now(UTC))
-    st.caption(t("面试准备度（现在能回忆起的比例）：", "Interview readiness (share recalled now): ")
-               + " · ".join(f"{tr(s.title)} {ready[s.id]:.0%}" for s in bank.sections))
 
 
 def progress_panel(bank, cards) -> None:

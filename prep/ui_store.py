@@ -5,12 +5,16 @@ Streamlit-side companion of ``prep.store`` (see ``prep/ui.py`` for the other UI 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
 import streamlit as st
 from fsrs import Card
 
 from prep import practice, settings
 from prep.bank import Bank, moved_ids
 from prep.exercises import load_exercises
+from prep.progress import readiness_by_section
 from prep.schedule import merge_moved
 from prep.store import DEFAULT_USER, Store, StoreError
 from prep.study import StudyCounts
@@ -94,6 +98,13 @@ def study_metrics(counts: StudyCounts, *, total: bool = True) -> None:
     ]
     for column, (label, value) in zip(st.columns(len(shown)), shown, strict=True):
         column.metric(label, value)
+
+
+def readiness_summary(bank: Bank, cards: Mapping[str, Card]) -> None:
+    """Home: one line of readiness per section (expected share of its cards recalled now)."""
+    ready = readiness_by_section(bank.sections, cards, datetime.now(UTC))
+    st.caption(t("面试准备度（现在能回忆起的比例）：", "Interview readiness (share recalled now): ")
+               + " · ".join(f"{tr(s.title)} {ready[s.id]:.0%}" for s in bank.sections))
 
 
 def solved_panel(store: Store | None) -> None:

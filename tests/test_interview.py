@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fsrs import Card, Rating, Scheduler
 
-from prep import interview
+from prep import interview, progress
 from prep.i18n import Text
 from prep.interview import Answer, Interview
 
@@ -70,9 +70,9 @@ def test_readiness_is_mean_fsrs_retrievability_and_unseen_cards_count_zero():
     later = NOW + timedelta(days=5)
     expected = scheduler.get_card_retrievability(reviewed, later)
     assert 0 < expected < 1
-    value = interview.readiness(["seen", "unseen"], {"seen": reviewed}, later, scheduler)
+    value = progress.readiness(["seen", "unseen"], {"seen": reviewed}, later, scheduler)
     assert value == pytest.approx(expected / 2)
-    assert interview.readiness([], {}, later, scheduler) == 0.0
+    assert progress.readiness([], {}, later, scheduler) == 0.0
 
 
 GRAPH = {"m1": ["f1"], "f1": ["f2"], "f2": [], "m2": [], "m3": ["m1"]}

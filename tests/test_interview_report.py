@@ -11,13 +11,8 @@ from fsrs import Rating
 from prep import schedule
 from prep.bank import load_bank
 from prep.interview import Answer, Interview
-from prep.interview_report import (
-    latest_scores,
-    question_title,
-    readiness_by_section,
-    study_links,
-    to_markdown,
-)
+from prep.interview_report import latest_scores, question_title, study_links, to_markdown
+from prep.progress import readiness_by_section
 
 BANK = load_bank(Path(__file__).parent / "fixtures" / "interview_bank")
 QUESTIONS = {q.id: q for q in BANK.questions}
