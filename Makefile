@@ -31,7 +31,7 @@ setup-test: $(BIN)/python
 	$(BIN)/python -m prep.web_assets
 
 run: setup
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m prep serve --server.port $(PORT)
 
 lint:
 	$(BIN)/ruff check .
