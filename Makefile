@@ -31,7 +31,7 @@ setup-test: $(BIN)/python
 	$(BIN)/python -m prep.web_assets
 
 run: setup
-	$(BIN)/python -m prep serve --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 lint:
 	$(BIN)/ruff check .

@@ -1,4 +1,4 @@
-"""Cold start: the app's server started, healthy, then the first page rendered in Chromium.
+"""Cold start: `streamlit run app.py` healthy, then the first page rendered in Chromium.
 
 Budget (warm install): healthy and first page rendered within 5 s. Three cases: Home on a new
 database (the first start ever: the schema is created), Home and a deep link to Browse on an
@@ -7,9 +7,7 @@ from a throwaway git worktree of REV (same Python, same machine, same run), so a
 slower today than the day a figure was written does not hide or invent a regression. Run:
     .venv/bin/python benchmarks/bench_startup.py [--baseline 6eb7f33] [--repeats 5]
 
-6eb7f33 is the last commit before wave 2. Each checkout is started the way it is served: ours
-with ``python -m prep serve`` (a preload, then Streamlit), one without ``prep/ui_serve.py`` with
-``streamlit run app.py``.
+6eb7f33 is the last commit before wave 2.
 """
 
 from __future__ import annotations
@@ -59,11 +57,9 @@ def one_start(browser, checkout: Path, path: str, db: Path) -> tuple[float, floa
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ATTN_PREP_DB": str(db), "PYTHONPATH": str(checkout)}
     start = time.perf_counter()
-    served = (["-m", "prep", "serve"] if (checkout / "prep" / "ui_serve.py").exists()
-              else ["-m", "streamlit", "run", "app.py"])
     server = subprocess.Popen(
-        [sys.executable, *served, "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true"],
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip

@@ -1,6 +1,5 @@
 """Command line (also installed as ``attention-prep``).
 
-python -m prep serve [--server.port 8502 ...]  run the app (options go to `streamlit run`)
 python -m prep validate [paths...]            check the bank, its Lab presets and code blocks
 python -m prep export anki deck.apkg [--lang en]
 python -m prep export markdown bank.md [--lang en]
@@ -80,16 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     moves.add_argument("action", choices=["export", "import"])
     moves.add_argument("file", help="the JSON file to write or read")
     moves.add_argument("--user", default="local", help="the learner (default: local)")
-    commands.add_parser("serve", help="run the app: a preload, then `streamlit run app.py` with "
-                        "the options that follow (e.g. --server.port 8502)")
-    args, rest = parser.parse_known_args(argv)
-    if args.command == "serve":
-        from prep.ui_serve import serve  # Streamlit is imported only to serve
-
-        serve(rest)
-        return 0
-    if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args = parser.parse_args(argv)
     if args.command == "progress":
         return progress(args.action, args.file, args.user)
     if args.command == "validate":

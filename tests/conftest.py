@@ -66,8 +66,7 @@ def free_port() -> int:
 
 
 class StreamlitServer:
-    """The app's server (``python -m prep serve``, or ``streamlit run`` of another ``script``) in
-    its own process group.
+    """``streamlit run app.py`` in its own process group.
 
     ``via_make=True`` starts it with the README's own command, ``make run PORT=...`` (set-up
     included, about 3 s more when everything is installed). ``base_path`` serves it under a
@@ -91,12 +90,11 @@ class StreamlitServer:
         return f"http://127.0.0.1:{self.port}" + (f"/{self.base_path}" if self.base_path else "")
 
     def start(self) -> None:
-        options = ["--server.port", str(self.port), "--server.address", "127.0.0.1",
-                   "--server.headless", "true"]
-        if self.script == "app.py":  # the app as it is served: its preload, then Streamlit
-            command = [sys.executable, "-m", "prep", "serve", *options]
-        else:
-            command = [sys.executable, "-m", "streamlit", "run", self.script, *options]
+        command = [
+            sys.executable, "-m", "streamlit", "run", self.script,
+            "--server.port", str(self.port), "--server.address", "127.0.0.1",
+            "--server.headless", "true",
+        ]  # fmt: skip
         if self.via_make:
             venv = Path(sys.executable).parent.parent
             command = ["make", "run", f"PORT={self.port}", f"VENV={venv}"]

@@ -1,5 +1,4 @@
-"""Real-browser journeys (Chromium through Playwright) against the app's server
-(`python -m prep serve`).
+"""Real-browser journeys (Chromium through Playwright) against `streamlit run app.py`.
 
 1. Browse to a question, reveal its answer, take a three-card quiz with the keyboard only (the
    card graded Again comes back as a fourth), restart the server, and find the progress kept.

@@ -1,4 +1,4 @@
-"""Real-browser journey of a mock interview (Chromium through Playwright, `python -m prep serve`).
+"""Real-browser journey of a mock interview (Chromium through Playwright, `streamlit run app.py`).
 
 Start a three-question interview by keyboard and mouse, type answers, tick key points, answer a
 follow-up, stop the server mid-interview, reload, resume (the typed text is back), finish, read

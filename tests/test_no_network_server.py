@@ -74,7 +74,7 @@ def test_the_server_makes_no_request_to_the_internet(tmp_path, page):
     log = tmp_path / "server.log"
     # The Dockerfile's command: every interface.
     server = subprocess.Popen(
-        [sys.executable, "-m", "prep", "serve", f"--server.port={port}",
+        [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}",
          "--server.address=0.0.0.0"],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
         start_new_session=True,

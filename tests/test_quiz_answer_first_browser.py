@@ -1,5 +1,5 @@
 """Real-browser journey of Quiz's "answer first" mode (Chromium through Playwright,
-`python -m prep serve`, the mock interview's fixture bank with key points).
+`streamlit run app.py`, the mock interview's fixture bank with key points).
 
 By keyboard and mouse: pick the one question tagged scaled-dot-product, switch answer first on,
 start, type an answer with a formula (the preview renders it), reveal, tick two of three key
