@@ -263,7 +263,7 @@ def timezone() -> tzinfo:
 
 def show_error(message: str) -> None:
     """A clear message in the page, never a traceback."""
-    st.error(message, icon="⚠️")
+    st.error(message, icon=":material/warning:")
 
 
 def show_bank_problems(the_bank: Bank) -> None:
@@ -273,7 +273,7 @@ def show_bank_problems(the_bank: Bank) -> None:
     count = len(the_bank.problems)
     label = t(f"题库中有 {count} 处问题（其余题目照常可用）",
               f"{count} problem(s) in the question bank (the rest still works)")
-    with st.expander(label, icon="⚠️"):
+    with st.expander(label, icon=":material/warning:"):
         for problem in the_bank.problems:
             st.text(str(problem))
 

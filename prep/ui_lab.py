@@ -115,8 +115,8 @@ def steps_view(result: lab.LabResult) -> None:
 
 def source_view(result: lab.LabResult, key: str = "lab_source") -> None:
     """The code that ran, read from the package (inspect.getsource), not a copy."""
-    with st.expander(ui.t("正在运行的源代码", "Source code being run"), icon="📄", key=key,
-                     on_change="rerun") as source:
+    with st.expander(ui.t("正在运行的源代码", "Source code being run"),
+                     icon=":material/description:", key=key, on_change="rerun") as source:
         if not source.open:
             return
         st.caption(", ".join(result.source_names))

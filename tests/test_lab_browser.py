@@ -38,6 +38,11 @@ def test_browse_open_in_lab_move_heads_and_hover(app_server, page, artifacts):
     page.wait_for_url(re.compile(r".*/Lab\?.*module=MultiHeadAttention"))
     wait_idle(page)
     wait_for_heatmaps(page, 4)
+    # The source expander's icon is drawn from Streamlit's bundled icon font: an emoji icon was a
+    # box wherever no colour-emoji font is installed (this machine's Chromium).
+    icon = page.locator('.st-key-lab_source [data-testid="stExpanderIcon"]')
+    assert icon.inner_text() == "description"
+    assert "Material Symbols" in icon.evaluate("e => getComputedStyle(e).fontFamily")
 
     slider = page.locator('.st-key-lab_heads input[type="range"]')
     slider.focus()
