@@ -1,10 +1,11 @@
 """Cold start: `streamlit run app.py` healthy, then the first page rendered in Chromium.
 
 Budget (warm install): healthy and first page rendered within 5 s. Three cases: Home on a new
-database (the first start ever: the schema is created), Home and a deep link to Browse on an
-existing one (every later start). With ``--baseline REV`` the same starts are made, turn about,
-from a throwaway git worktree of REV (same Python, same machine, same run), so a machine that is
-slower today than the day a figure was written does not hide or invent a regression. Run:
+database (the first start ever: the schema created, the bank parsed), Home and a deep link to
+Browse on an existing one (every later start: the bank read from the cache the first start wrote,
+``prep.bank.cache``). With ``--baseline REV`` the same starts are made, turn about, from a
+throwaway git worktree of REV (same Python, same machine, same run), so a machine that is slower
+today than the day a figure was written does not hide or invent a regression. Run:
     .venv/bin/python benchmarks/bench_startup.py [--baseline 6eb7f33] [--repeats 5]
 
 6eb7f33 is the last commit before wave 2.
@@ -51,11 +52,13 @@ def healthy(url: str) -> bool:
         return False
 
 
-def one_start(browser, checkout: Path, path: str, db: Path) -> tuple[float, float]:
-    """Start the app in ``checkout`` on the database ``db``; seconds to healthy and to rendered."""
+def one_start(browser, checkout: Path, path: str, db: Path, cache: Path) -> tuple[float, float]:
+    """Start the app in ``checkout`` on the database ``db`` with the bank cache folder ``cache``;
+    seconds to healthy and to rendered."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ATTN_PREP_DB": str(db), "PYTHONPATH": str(checkout)}
+    env = {**os.environ, "ATTN_PREP_DB": str(db), "ATTN_PREP_CACHE": str(cache),
+           "PYTHONPATH": str(checkout)}
     start = time.perf_counter()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -88,18 +91,21 @@ def measure(browser, checkouts: dict[str, Path], repeats: int) -> dict:
     try:
         existing = {}
         for name, checkout in checkouts.items():  # an untimed first start creates each database
-            existing[name] = work / f"{name}.sqlite3"
-            one_start(browser, checkout, "/", existing[name])
+            existing[name] = work / f"{name}.sqlite3"  # (and the bank cache of later starts)
+            one_start(browser, checkout, "/", existing[name], work / f"{name}-cache")
         runs: dict = {}
         for case in CASES:
             path, database = case
             for repeat in range(repeats):
                 order = list(checkouts.items())
                 for name, checkout in order[::-1] if repeat % 2 else order:
-                    db = (existing[name] if database == "existing"
-                          else work / f"{name}-{repeat}.sqlite3")
+                    if database == "existing":
+                        db, cache = existing[name], work / f"{name}-cache"
+                    else:  # the first start ever: no database, no bank cache
+                        db = work / f"{name}-{repeat}.sqlite3"
+                        cache = work / f"{name}-{repeat}-cache"
                     runs.setdefault((case, name), []).append(
-                        one_start(browser, checkout, path, db))
+                        one_start(browser, checkout, path, db, cache))
         return runs
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -4,6 +4,8 @@ ATTN_PREP_DB         path of the SQLite progress database (default: the user's d
 ATTN_PREP_DB_URL     a database URL for a host serving many learners, e.g.
                      postgresql+psycopg://user:pass@host/db; when both are set, the URL wins
 ATTN_PREP_CONTENT    folder of the question bank's YAML files (default: content/ beside the code)
+ATTN_PREP_CACHE      folder where the loaded bank is kept between starts (default: the user's
+                     cache directory; "off" parses the YAML at every start)
 ATTN_PREP_PRACTICE   "off" switches the Practice page (running learners' code) off
 ATTN_PREP_JAIL       Practice's jail: auto (default: bubblewrap, else Landlock, else none),
                      bubblewrap, landlock or none (read by prep.judge.jail; a forced backend that
@@ -19,7 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_NAME = "attention-prep"
@@ -45,6 +47,13 @@ def db_location() -> str:
 def content_dir() -> Path:
     value = os.environ.get("ATTN_PREP_CONTENT")
     return Path(value).expanduser() if value else PROJECT_ROOT / "content"
+
+
+def cache_dir() -> Path | None:
+    value = os.environ.get("ATTN_PREP_CACHE", "").strip()
+    if value.lower() == "off":
+        return None
+    return Path(value).expanduser() if value else Path(user_cache_dir(APP_NAME, appauthor=False))
 
 
 def practice_enabled() -> bool:

@@ -211,13 +211,14 @@ def format_with(texts: Mapping[object, Text | Mapping[str, str]]) -> Callable[[o
 
 @st.cache_resource(show_spinner=False)
 def _load_bank(path: str) -> Bank:
-    from prep.bank import load_bank
+    from prep.bank import cache
 
-    return load_bank(Path(path))
+    return cache.load(Path(path), settings.cache_dir())
 
 
 def bank() -> Bank:
-    """The question bank from settings.content_dir(), loaded once per process and folder."""
+    """The question bank from settings.content_dir(), loaded once per process and folder (from
+    the cache of an earlier start when the files are unchanged: ``prep.bank.cache``)."""
     return _load_bank(str(settings.content_dir()))
 
 

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+# The bank cache (prep.bank.cache) of this test run, not the user's; servers inherit it.
+os.environ.setdefault("ATTN_PREP_CACHE", tempfile.mkdtemp(prefix="attn-prep-cache-"))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

@@ -6,7 +6,8 @@ section and question still loads. ``run_code_blocks`` (torch) and ``lab_preset_p
 Lab) are slow and used by the validator command and the tests, never by the app at start-up.
 
 Modules: ``model`` (schema, ``Bank``), ``loader`` (YAML, line numbers), ``rules`` (per question
-and bank-wide), ``checks`` (code blocks, Lab presets).
+and bank-wide), ``checks`` (code blocks, Lab presets), ``cache`` (the loaded bank kept between
+the app's starts).
 """
 
 from prep.bank.checks import (

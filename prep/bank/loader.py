@@ -27,7 +27,7 @@ _LOCATED_LISTS = ("follow_ups", "aliases")
 
 def load_bank(paths: str | Path | Iterable[str | Path]) -> Bank:
     """Load a folder of section files (or the given files). Never raises on bad content."""
-    files = _section_files(paths)
+    files = section_files(paths)
     sections: list[Section] = []
     problems: list[Problem] = []
     if not files:
@@ -98,7 +98,9 @@ def _ids_beside(paths: str | Path | Iterable[str | Path], files: list[Path]) -> 
     return frozenset(found)
 
 
-def _section_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+def section_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+    """The section files ``load_bank(paths)`` reads: a folder's ``*.yaml`` not starting with
+    ``_``, in name order, or the files given."""
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     files: list[Path] = []
     for item in map(Path, items):

@@ -1,0 +1,96 @@
+"""The bank kept between starts (``prep.bank.cache``): the same ``Bank`` as parsing the YAML,
+problems included; an edited file is parsed again; a damaged entry or an unwritable folder only
+means parsing the YAML."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prep.bank import cache, load_bank
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_BANK = ROOT / "tests" / "fixtures" / "bank"
+
+
+def entries(folder: Path) -> list[Path]:
+    return sorted(folder.glob("bank-*.json"))
+
+
+def test_the_whole_bank_read_back_is_the_bank_parsed(tmp_path, monkeypatch):
+    fresh = load_bank(ROOT / "content")
+    assert cache.load(ROOT / "content", tmp_path) == fresh  # a miss: parsed, then written
+    assert len(entries(tmp_path)) == 1
+    monkeypatch.setattr(cache, "load_bank", lambda *_: pytest.fail("the YAML was parsed"))
+    again = cache.load(ROOT / "content", tmp_path)
+    assert again == fresh and len(again.questions) == len(fresh.questions) > 100
+
+
+def test_problems_and_an_edit_invalidate(tmp_path):
+    content, store = tmp_path / "content", tmp_path / "cache"
+    shutil.copytree(FIXTURE_BANK, content)
+    section = sorted(content.glob("*.yaml"))[0]
+    text = section.read_text(encoding="utf-8")
+    section.write_text(text.replace("difficulty: ", "difficulty: impossible-", 1), encoding="utf-8")
+    broken = load_bank(content)
+    assert broken.problems
+    cache.load(content, store)
+    assert cache.load(content, store) == broken  # problems come back as they were found
+    first = entries(store)
+
+    section.write_text(text, encoding="utf-8")  # the author fixes the file
+    fixed = cache.load(content, store)
+    assert fixed == load_bank(content) and not fixed.problems
+    assert len(entries(store)) == 1 and entries(store) != first  # the stale entry is gone
+
+
+def test_a_damaged_entry_is_parsed_again_and_replaced(tmp_path, caplog):
+    cache.load(FIXTURE_BANK, tmp_path)
+    [entry] = entries(tmp_path)
+    entry.write_text('{"key": "', encoding="utf-8")
+    assert cache.load(FIXTURE_BANK, tmp_path) == load_bank(FIXTURE_BANK)
+    assert "not used" in caplog.text
+    assert entries(tmp_path) == [entry] and entry.read_text(encoding="utf-8").endswith("}")
+
+
+def test_a_cache_folder_that_cannot_be_made_still_loads(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    assert cache.load(FIXTURE_BANK, blocker / "cache") == load_bank(FIXTURE_BANK)
+
+
+def test_the_cache_can_be_switched_off(monkeypatch, tmp_path):
+    from prep import settings
+
+    monkeypatch.setenv("ATTN_PREP_CACHE", "off")
+    assert settings.cache_dir() is None
+    monkeypatch.setenv("ATTN_PREP_CACHE", str(tmp_path))
+    assert settings.cache_dir() == tmp_path
+
+
+HOME = """
+import os, runpy, sys
+os.environ["ATTN_PREP_CACHE"] = {cache!r}
+os.environ["ATTN_PREP_DB"] = os.path.join({cache!r}, "progress.sqlite3")
+if {forbid_parsing!r}:
+    import prep.bank.cache
+    def parsed(*args, **kwargs):
+        raise SystemExit("the YAML was parsed")
+    prep.bank.cache.load_bank = parsed
+runpy.run_path("app.py", run_name="__main__")
+print("ok")
+"""
+
+
+def test_the_pages_read_the_bank_through_the_cache(tmp_path):
+    """Home's first start writes the entry; the next start's Home reads it, parsing nothing."""
+    for forbid_parsing in (False, True):
+        done = subprocess.run(
+            [sys.executable, "-c", HOME.format(cache=str(tmp_path), forbid_parsing=forbid_parsing)],
+            cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and done.stdout.split()[-1] == "ok", done.stderr[-2000:]
+        assert len(entries(tmp_path)) == 1
