@@ -94,3 +94,17 @@ def test_the_pages_read_the_bank_through_the_cache(tmp_path):
             cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0 and done.stdout.split()[-1] == "ok", done.stderr[-2000:]
         assert len(entries(tmp_path)) == 1
+
+
+def test_the_key_follows_the_code_that_checks_the_bank(tmp_path, monkeypatch):
+    """A numeric answer function added to prep/numeric changes which questions have problems:
+    the cache must not keep the old verdict."""
+    prep = tmp_path / "prep"
+    shutil.copytree(ROOT / "prep", prep, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "PREP", prep)
+    before = cache.key(FIXTURE_BANK)
+    assert cache.key(FIXTURE_BANK) == before
+    formulas = prep / "numeric" / "formulas.py"
+    formulas.write_text(formulas.read_text(encoding="utf-8") + "\n# a new formula\n",
+                        encoding="utf-8")
+    assert cache.key(FIXTURE_BANK) != before

@@ -3,9 +3,9 @@
 Parsing and checking ``content/`` takes ~0.15 s at every start; reading the same ``Bank`` back
 from JSON takes ~0.02 s. The cache is keyed by a hash of everything the result depends on: the
 section files' names and bytes, the ``attention`` package's public names (questions link to Lab
-modules), the source of this package (the loader, model and rules) and pydantic's version. So an
-edited file, a new app version or a new library gives a new key: a stale entry is never read,
-only left behind (and removed on the next write). A missing, damaged or unreadable entry, or a
+modules), the code that loads and checks it (this package, ``prep.i18n``, ``prep.numeric``) and
+pydantic's version. So an edited file, a new app version or a new library gives a new key: a
+stale entry is never read, only left behind (and removed on the next write). A missing, damaged or unreadable entry, or a
 cache folder that cannot be written, just means the YAML is parsed as without a cache.
 
 The entry is JSON, validated again by the bank's own pydantic models when read; nothing in it is
@@ -30,6 +30,8 @@ from prep.bank.model import Bank, Problem, Section
 
 LOG = logging.getLogger(__name__)
 FORMAT = 1  # bump when the entry's layout changes
+PREP = Path(__file__).resolve().parent.parent
+SOURCES = ("bank/*.py", "i18n.py", "numeric/*.py")  # the code a loaded bank depends on
 PREFIX = "bank-"
 
 
@@ -37,8 +39,8 @@ def key(folder: Path) -> str:
     """A hash of everything ``load_bank(folder)`` depends on."""
     digest = hashlib.sha256(f"{FORMAT}\0{pydantic.VERSION}\0".encode())
     digest.update("\0".join(sorted(attention_exports())).encode())
-    for source in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for source in sorted(path for pattern in SOURCES for path in PREP.glob(pattern)):
+        digest.update(str(source.relative_to(PREP)).encode() + b"\0" + source.read_bytes())
     for path in section_files(folder):
         digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
