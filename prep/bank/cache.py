@@ -5,8 +5,8 @@ from JSON takes ~0.02 s. The cache is keyed by a hash of everything the result d
 section files' names and bytes, the ``attention`` package's public names (questions link to Lab
 modules), the code that loads and checks it (this package, ``prep.i18n``, ``prep.numeric``) and
 pydantic's version. So an edited file, a new app version or a new library gives a new key: a
-stale entry is never read, only left behind (and removed on the next write). A missing, damaged or unreadable entry, or a
-cache folder that cannot be written, just means the YAML is parsed as without a cache.
+stale entry is never read, only left behind (and removed on the next write). A missing, damaged
+or unreadable entry, or a cache folder that cannot be written, just means the YAML is parsed.
 
 The entry is JSON, validated again by the bank's own pydantic models when read; nothing in it is
 executed (no pickle). Only ``prep.ui`` uses the cache; the validator command and the tests parse
