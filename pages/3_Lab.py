@@ -149,7 +149,7 @@ def lab_fragment() -> None:
     left, right = (st.container(), st.container()) if phone else st.columns([1, 3], gap="medium")
     with left:
         if phone:  # the settings fold away: the heatmap comes first
-            with st.expander(ui.t("设置", "Settings"), icon="⚙️"):
+            with st.expander(ui.t("设置", "Settings"), icon=":material/settings:"):
                 config_a = controls()
             compare = False
         else:
@@ -165,7 +165,7 @@ def lab_fragment() -> None:
         st.query_params.from_dict({ui.LANG_PARAM: lang, **params})
     with right:
         for note in state.take_notes(S):
-            st.warning(note.pick(lang), icon="↔️")
+            st.warning(note.pick(lang), icon=":material/swap_horiz:")
         try:
             results(config_a, config_b if compare else None, phone)
         except Exception as error:  # a bug: keep it out of the page, but in the log

@@ -25,7 +25,7 @@ st.markdown(ui.t(
 ))
 
 if not realmodel.available():
-    st.info(realmodel.how_to_enable(lang), icon="ℹ️")
+    st.info(realmodel.how_to_enable(lang), icon=":material/info:")
     st.stop()
 
 
