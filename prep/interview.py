@@ -8,8 +8,7 @@ How an answer is scored:
   right only after revealing the worked solution's first step is Hard; otherwise Again. Score 1,
   0.5 or 0.
 
-Readiness of a section is the mean FSRS retrievability of its cards now (``fsrs`` computes it;
-a card never reviewed counts 0), shown beside the latest rubric scores.
+Readiness of a section (``prep.progress.readiness``) is shown beside the latest rubric scores.
 
 Persistence is the store's (one row per answer, written as the answer is typed); this module only
 says what an interview is and how it moves, so it is tested without Streamlit or a database.

@@ -1,8 +1,8 @@
 """The mock interview in a page: its repository, set-up, one question at a time, the clock.
 
 Streamlit-side companion of ``prep.interview_session`` (the steps), ``prep.interview_plan`` (what
-to ask) and ``prep.interview_store`` (where it is kept). The report, readiness on Home and
-Progress live in ``prep/ui_interview_report.py``.
+to ask) and ``prep.interview_store`` (where it is kept). The report and Progress's panel
+of readiness and past interviews live in ``prep/ui_interview_report.py``.
 
 How what the learner types reaches the server: the answer box (``prep.ui_answer_box``, drawn by
 ``prep.ui_rubric.answer_area``) sends its text about a second after typing pauses, at least every

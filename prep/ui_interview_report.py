@@ -1,6 +1,7 @@
 """The mock interview's report in a page, and Progress's panel of readiness and past interviews.
 
-Streamlit-side companion of ``prep.interview_report`` (the pure report, Markdown, readiness).
+Streamlit-side companion of ``prep.interview_report`` (the pure report, Markdown, study links);
+readiness is ``prep.progress.readiness_by_section``.
 """
 
 from __future__ import annotations

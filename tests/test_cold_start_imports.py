@@ -46,10 +46,12 @@ def test_home_and_browse_first_render_import_no_pandas_numpy_torch_or_code_edito
     """Regression: every page imported pandas and pyarrow before drawing (0.8 s of a 3-4 s cold
     start) though only pages with a table need them, and Home imported Practice's code editor
     for its "solved" line. Home has no use for numpy (Browse's search has): a tab icon given as
-    an image or an SVG makes Streamlit import it (an emoji does not). The pages run here in
+    an image or an SVG makes Streamlit import it (an emoji does not); nor for the mock interview
+    (its readiness line is a progress statistic). The pages run here in
     Streamlit's bare mode, in a fresh process."""
     never = ("pandas", "pyarrow", "torch", "code_editor")
-    for page, names in (("app.py", (*never, "numpy")), ("pages/1_Browse.py", never)):
+    home = (*never, "numpy", "prep.interview", "prep.ui_interview_report")
+    for page, names in (("app.py", home), ("pages/1_Browse.py", never)):
         done = subprocess.run([sys.executable, "-c", RUN_PAGE.format(page=page, names=names)],
                               cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]

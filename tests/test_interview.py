@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fsrs import Card, Rating, Scheduler
+from fsrs import Rating
 
-from prep import interview, progress
+from prep import interview
 from prep.i18n import Text
 from prep.interview import Answer, Interview
 
@@ -62,17 +62,6 @@ def test_follow_up_walk_goes_deep_skips_missing_ids_and_ends_on_cycles():
     assert interview.follow_up_walk("a", graph) == ["b", "d"]          # limit 2 by default
     assert interview.follow_up_walk("a", graph, asked=["b"]) == ["c"]  # b was asked: its chain too
     assert interview.follow_up_walk("zzz", graph) == []
-
-
-def test_readiness_is_mean_fsrs_retrievability_and_unseen_cards_count_zero():
-    scheduler = Scheduler()
-    reviewed, _ = scheduler.review_card(Card(), Rating.Good, NOW - timedelta(days=2))
-    later = NOW + timedelta(days=5)
-    expected = scheduler.get_card_retrievability(reviewed, later)
-    assert 0 < expected < 1
-    value = progress.readiness(["seen", "unseen"], {"seen": reviewed}, later, scheduler)
-    assert value == pytest.approx(expected / 2)
-    assert progress.readiness([], {}, later, scheduler) == 0.0
 
 
 GRAPH = {"m1": ["f1"], "f1": ["f2"], "f2": [], "m2": [], "m3": ["m1"]}

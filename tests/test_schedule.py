@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fsrs import Card, Rating, State
+from fsrs import Card, Rating, Scheduler, State
 
 from prep import progress, schedule
 from prep.quiz import QuizSession
@@ -128,6 +128,17 @@ def test_forecast_counts_overdue_as_today_and_spans_the_days_asked():
 
 
 # -- quiz session ------------------------------------------------------------------------------
+
+
+def test_readiness_is_mean_fsrs_retrievability_and_unseen_cards_count_zero():
+    scheduler = Scheduler()
+    reviewed, _ = scheduler.review_card(Card(), Rating.Good, NOW - timedelta(days=2))
+    later = NOW + timedelta(days=5)
+    expected = scheduler.get_card_retrievability(reviewed, later)
+    assert 0 < expected < 1
+    value = progress.readiness(["seen", "unseen"], {"seen": reviewed}, later, scheduler)
+    assert value == pytest.approx(expected / 2)
+    assert progress.readiness([], {}, later, scheduler) == 0.0
 
 
 def test_a_quiz_grades_stores_the_previewed_card_and_summarises(tmp_path):

@@ -1,7 +1,8 @@
 """One database behind the store: an SQLite file (embedded default) or a PostgreSQL server.
 
-``Database`` opens it, checks it, creates or upgrades its schema with Alembic (the one migration
-history for both engines, in ``migrations/``), and runs transactions that turn every driver error
+``Database`` opens it, checks it, creates its schema (a new database in one step from
+``schema.py``) or upgrades it with Alembic (the one migration history for both engines, in
+``migrations/``), and runs transactions that turn every driver error
 into a ``StoreError``. It never deletes, replaces or rewrites an SQLite file it cannot read.
 
 SQLite: WAL, ``synchronous=FULL``, a connection per transaction (so a file moved aside while the
