@@ -123,6 +123,8 @@ def main() -> None:
     parser.add_argument("--baseline", help="a git revision to start beside ours, turn about")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    if args.baseline and args.repeats < 2:
+        parser.error("--baseline needs --repeats 2 or more (the ratios' quartiles)")
     checkouts = {"ours": ROOT}
     if args.baseline:
         checkouts["baseline"] = worktree(args.baseline)
@@ -150,7 +152,7 @@ def main() -> None:
             # what the machine was doing then. The median of those ratios, and its quartiles.
             ratios = [o[1] / b[1] for o, b in zip(runs[case, "ours"], runs[case, "baseline"],
                                                   strict=True)]
-            low, mid, high = statistics.quantiles(ratios, n=4)
+            low, mid, high = statistics.quantiles(ratios, n=4, method="inclusive")
             line += f"{base:>12.2f}{mid:>12.2f}{f'{low:.2f}-{high:.2f}':>12}"
         print(line + f"{BUDGET_S:>10.1f}")
     print(f"median of {args.repeats} starts each (ours/base: the median of the ratios within a "

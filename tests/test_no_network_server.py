@@ -73,12 +73,12 @@ def test_the_server_makes_no_request_to_the_internet(tmp_path, page):
            "ATTN_PREP_DB": str(tmp_path / "progress.sqlite3")}
     log = tmp_path / "server.log"
     # The Dockerfile's command: every interface.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}",
-         "--server.address=0.0.0.0"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}",
+             "--server.address=0.0.0.0"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy here

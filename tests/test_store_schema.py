@@ -1,7 +1,8 @@
 """A new database is made from ``prep/store/schema.py`` in one step; every other one by the
 migrations. On both engines the two ways must give the same schema (columns in order with their
-types, defaults and nullability, keys, indexes, check constraints, SQLite's AUTOINCREMENT), and
-the first start must not import Alembic (a quarter of a second of the first page)."""
+types, defaults and nullability; keys, constraints and indexes with their names and options;
+views, triggers, functions; SQLite's AUTOINCREMENT; the rows a migration writes), and the first
+start must not import Alembic (a quarter of a second of the first page)."""
 
 from __future__ import annotations
 
@@ -45,8 +46,36 @@ def migrate_with_alembic(location: str) -> None:
         engine.dispose()
 
 
+def _indexes(inspector, name: str) -> list:
+    return sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]),
+                   repr(sorted(i.get("dialect_options", {}).items())),
+                   repr(sorted(i.get("column_sorting", {}).items())))
+                  for i in inspector.get_indexes(name))
+
+
+def _catalogue(conn) -> list:
+    """Every schema object the engine lists, beyond tables: views, triggers, functions, and
+    (SQLite) each index's own SQL, so a partial or descending index differs."""
+    if conn.dialect.name == "sqlite":
+        return sorted((kind, name, table, " ".join((sql or "").split()))
+                      for kind, name, table, sql in conn.exec_driver_sql(
+                          "SELECT type, name, tbl_name, sql FROM sqlite_master "
+                          "WHERE type != 'table'"))
+    return sorted(conn.exec_driver_sql(
+        "SELECT 'view', table_name, view_definition FROM information_schema.views "
+        "WHERE table_schema = current_schema() "
+        "UNION ALL SELECT 'trigger', trigger_name, action_statement "
+        "FROM information_schema.triggers WHERE trigger_schema = current_schema() "
+        "UNION ALL SELECT 'function', routine_name, routine_definition "
+        "FROM information_schema.routines WHERE routine_schema = current_schema() "
+        "UNION ALL SELECT 'index', indexname, indexdef FROM pg_indexes "
+        "WHERE schemaname = current_schema()").all())
+
+
 def describe(location: str) -> dict:
-    """Everything about the schema that a query or a constraint can tell apart."""
+    """Everything about the schema that a query, a constraint or a later migration can tell
+    apart: columns in order (type, nullability, default), keys and constraints with their
+    names, indexes with their options, every other schema object, and every table's rows."""
     url = location if "://" in location else f"sqlite:///{location}"
     engine = sa.create_engine(url)
     try:
@@ -54,22 +83,27 @@ def describe(location: str) -> dict:
             inspector = sa.inspect(conn)
             tables = {}
             for name in sorted(inspector.get_table_names()):
-                columns = [(c["name"], str(c["type"]), c["nullable"], c.get("default"))
-                           for c in inspector.get_columns(name)]
-                indexes = sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
-                                 for i in inspector.get_indexes(name))
-                checks = sorted(" ".join(c["sqltext"].split())
-                                for c in inspector.get_check_constraints(name))
-                key = inspector.get_pk_constraint(name)["constrained_columns"]
-                tables[name] = {"columns": columns, "key": key, "indexes": indexes,
-                                "checks": checks}
+                key = inspector.get_pk_constraint(name)
+                tables[name] = {
+                    "columns": [(c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                                for c in inspector.get_columns(name)],
+                    "key": (key.get("name"), key["constrained_columns"]),
+                    "indexes": _indexes(inspector, name),
+                    "checks": sorted((c.get("name"), " ".join(c["sqltext"].split()))
+                                     for c in inspector.get_check_constraints(name)),
+                    "unique": sorted((u.get("name"), tuple(u["column_names"]))
+                                     for u in inspector.get_unique_constraints(name)),
+                    "foreign": sorted(repr(sorted(f.items()))
+                                      for f in inspector.get_foreign_keys(name)),
+                    "rows": sorted(map(tuple, conn.execute(
+                        sa.text(f'SELECT * FROM "{name}"')).all()), key=repr),
+                }
             if conn.dialect.name == "sqlite":
                 for name, sql in conn.exec_driver_sql(
                         "SELECT name, sql FROM sqlite_master WHERE type = 'table'"):
                     if name in tables:
                         tables[name]["autoincrement"] = "AUTOINCREMENT" in sql.upper()
-            version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
-        return {"tables": tables, "version": version}
+            return {"tables": tables, "objects": _catalogue(conn)}
     finally:
         engine.dispose()
 
@@ -80,7 +114,7 @@ def test_a_new_database_gets_the_schema_the_migrations_build(two_locations):
     migrate_with_alembic(migrated)
     made = describe(new)
     assert made == describe(migrated)
-    assert made["version"] == [(SCHEMA_VERSION,)]
+    assert made["tables"]["alembic_version"]["rows"] == [(SCHEMA_VERSION,)]
     assert set(made["tables"]) == {*metadata.tables, "alembic_version"}
 
 

@@ -3,9 +3,9 @@
 The migrations in ``migrations/versions`` build them step by step, and upgrade every existing
 database. A new, empty database is made from this module in one step (``metadata.create_all``,
 then stamped with the head revision: Alembic's recipe for a database built from scratch), which
-spares the first start Alembic's import. ``tests/test_store_schema.py`` checks on both engines that
-the two ways give the same schema, so a migration and this module cannot drift apart. Times are
-UTC epoch seconds (double precision); cards are ``fsrs.Card.to_json()``.
+spares the first start Alembic's import. ``tests/test_store_schema.py`` checks on both engines
+that the two ways give the same schema (and rows), so a new migration must bring this module
+along. Times are UTC epoch seconds (double precision); cards are ``fsrs.Card.to_json()``.
 
     cards(user, question_id, card_json, due, state, updated)
         the fsrs card of each question a user has seen
