@@ -262,8 +262,8 @@ class Store:
 
     def export_progress(self) -> dict[str, Any]:
         """This learner's progress as a JSON-ready dict (see ``prep.store.transfer``)."""
-        return transfer.export_progress(self)
+        return transfer.export_progress(self.db, self.user)
 
     def import_progress(self, data: dict[str, Any]) -> int:
         """Merge an export into this learner's progress; returns how many reviews were new."""
-        return transfer.import_progress(self, data)
+        return transfer.import_progress(self.db, self.user, data)

@@ -18,18 +18,16 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from fsrs import Card, Rating, Scheduler
 
 from prep import schedule
+from prep.store.engine import Database
 from prep.store.rows import dt, save_card, upsert
 from prep.store.schema import interviews as INTERVIEWS
 from prep.store.schema import reviews as REVIEWS
-
-if TYPE_CHECKING:
-    from prep.store.core import Store
 
 FORMAT = "attention-prep-progress"
 VERSION = 1
@@ -39,15 +37,15 @@ _FIELDS = ("uid", "question_id", "rating", "reviewed", "duration_ms", "answer", 
 _INTERVIEW_FIELDS = ("id", "data_json", "started", "finished", "updated")
 
 
-def export_progress(store: Store) -> dict[str, Any]:
+def export_progress(db: Database, user: str) -> dict[str, Any]:
     c = REVIEWS.c
-    with store.db.read() as conn:
-        rows = conn.execute(sa.select(*(c[f] for f in _FIELDS)).where(c.user == store.user)
+    with db.read() as conn:
+        rows = conn.execute(sa.select(*(c[f] for f in _FIELDS)).where(c.user == user)
                             .order_by(c.reviewed, c.id)).mappings().all()
         i = INTERVIEWS.c
         interviews = conn.execute(sa.select(*(i[f] for f in _INTERVIEW_FIELDS))
-                                  .where(i.user == store.user).order_by(i.started)).mappings().all()
-    return {"format": FORMAT, "version": VERSION, "user": store.user,
+                                  .where(i.user == user).order_by(i.started)).mappings().all()
+    return {"format": FORMAT, "version": VERSION, "user": user,
             "exported": datetime.now(UTC).isoformat(), "reviews": [dict(r) for r in rows],
             "interviews": [dict(r) for r in interviews]}
 
@@ -70,12 +68,12 @@ def _validated_interviews(data: dict[str, Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def _import_interviews(conn: sa.Connection, store: Store, items: list[dict[str, Any]]) -> None:
+def _import_interviews(conn: sa.Connection, user: str, items: list[dict[str, Any]]) -> None:
     i = INTERVIEWS.c
-    held = dict(conn.execute(sa.select(i.id, i.updated).where(i.user == store.user)).all())
+    held = dict(conn.execute(sa.select(i.id, i.updated).where(i.user == user)).all())
     for item in items:
         if item["id"] not in held or item["updated"] > held[item["id"]]:
-            upsert(conn, INTERVIEWS, {**item, "user": store.user}, ["user", "id"])
+            upsert(conn, INTERVIEWS, {**item, "user": user}, ["user", "id"])
 
 
 def _validated(data: Any) -> list[dict[str, Any]]:
@@ -104,23 +102,23 @@ def _validated(data: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
-def import_progress(store: Store, data: Any) -> int:
+def import_progress(db: Database, user: str, data: Any) -> int:
     incoming = _validated(data)
     interviews = _validated_interviews(data)
     c = REVIEWS.c
-    with store.db.write() as conn:
-        _import_interviews(conn, store, interviews)
-        known = set(conn.execute(sa.select(c.uid).where(c.user == store.user)).scalars())
+    with db.write() as conn:
+        _import_interviews(conn, user, interviews)
+        known = set(conn.execute(sa.select(c.uid).where(c.user == user)).scalars())
         new = [r for r in incoming if r["uid"] not in known]
         new = list({r["uid"]: r for r in new}.values())
         if not new:
             return 0
-        conn.execute(sa.insert(REVIEWS), [{**r, "user": store.user} for r in new])
+        conn.execute(sa.insert(REVIEWS), [{**r, "user": user} for r in new])
         for question_id in sorted({r["question_id"] for r in new}):
-            store.db.lock_card(conn, store.user, question_id)
+            db.lock_card(conn, user, question_id)
             rows = conn.execute(
                 sa.select(c.id, c.rating, c.reviewed, c.card_before, c.card_after)
-                .where(c.user == store.user, c.question_id == question_id)
+                .where(c.user == user, c.question_id == question_id)
                 .order_by(c.reviewed, c.id)).all()
             current: str | None = None
             for review_id, rating, reviewed, before_json, after_json in rows:
@@ -132,5 +130,5 @@ def import_progress(store: Store, data: Any) -> int:
                     conn.execute(sa.update(REVIEWS).where(c.id == review_id).values(
                         card_before=current, card_after=after_json))
                 current = after_json
-            save_card(conn, store.user, question_id, Card.from_json(current), rows[-1][2])
+            save_card(conn, user, question_id, Card.from_json(current), rows[-1][2])
     return len(new)
