@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pg_server import pg_url, postgres  # noqa: F401  (fixtures)
 
 from prep.store import SCHEMA_VERSION, Store
-from prep.store.engine import MIGRATIONS_DIR
+from prep.store.engine import is_url, upgrade
 from prep.store.schema import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,19 +29,16 @@ def two_locations(request, tmp_path) -> tuple[str, str]:
     return server.new_database(), server.new_database()
 
 
+def engine_for(location: str) -> sa.Engine:
+    return sa.create_engine(location if is_url(location) else f"sqlite:///{location}")
+
+
 def migrate_with_alembic(location: str) -> None:
     """Build the schema the other way: every migration, from an empty database."""
-    from alembic import command
-    from alembic.config import Config
-
-    url = location if "://" in location else f"sqlite:///{location}"
-    engine = sa.create_engine(url)
+    engine = engine_for(location)
     try:
         with engine.begin() as conn:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS_DIR))
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            upgrade(conn)
     finally:
         engine.dispose()
 
@@ -76,8 +73,7 @@ def describe(location: str) -> dict:
     """Everything about the schema that a query, a constraint or a later migration can tell
     apart: columns in order (type, nullability, default), keys and constraints with their
     names, indexes with their options, every other schema object, and every table's rows."""
-    url = location if "://" in location else f"sqlite:///{location}"
-    engine = sa.create_engine(url)
+    engine = engine_for(location)
     try:
         with engine.connect() as conn:
             inspector = sa.inspect(conn)
@@ -125,8 +121,7 @@ def test_schema_py_matches_the_migrations_by_alembic_compare(two_locations):
 
     _new, migrated = two_locations
     migrate_with_alembic(migrated)
-    url = migrated if "://" in migrated else f"sqlite:///{migrated}"
-    engine = sa.create_engine(url)
+    engine = engine_for(migrated)
     try:
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []

@@ -43,6 +43,17 @@ def is_url(location: str | os.PathLike) -> bool:
     return "://" in str(location)
 
 
+def upgrade(conn: sa.Connection) -> None:
+    """Run the migrations from the database's revision to HEAD, inside ``conn``'s transaction."""
+    from alembic import command  # a quarter of a second to import: only when upgrading
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
+
+
 def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and bool(path.stat().st_mode & ANY_WRITE_BIT)
 
@@ -206,8 +217,6 @@ class Database:
         if current is None and legacy is not None and legacy > LEGACY_VERSION:
             raise StoreError("newer", self.where,
                              f"schema {legacy}; this app reads up to {LEGACY_VERSION} unmigrated")
-        from alembic import command
-        from alembic.config import Config
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
@@ -218,10 +227,7 @@ class Database:
         if current is None and legacy == LEGACY_VERSION:
             MigrationContext.configure(conn).stamp(script, "0001")
         if current != HEAD:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS_DIR))
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            upgrade(conn)
         if legacy is not None and legacy != LEGACY_MARK:
             conn.execute(sa.text("UPDATE schema_version SET version = :v"), {"v": LEGACY_MARK})
 
