@@ -43,6 +43,9 @@ RUN useradd --create-home --uid 10001 learner \
     && mkdir -p /data \
     && chown learner:learner /data
 USER learner
+# The loaded bank as JSON in the learner's cache folder, so a new container's first page does not
+# parse the YAML (prep/bank/cache.py).
+RUN python -m prep cache
 VOLUME ["/data"]
 
 EXPOSE 8501

@@ -1,6 +1,7 @@
 """Command line (also installed as ``attention-prep``).
 
 python -m prep validate [paths...]            check the bank, its Lab presets and code blocks
+python -m prep cache                          write the bank cache the app reads at start
 python -m prep export anki deck.apkg [--lang en]
 python -m prep export markdown bank.md [--lang en]
 python -m prep progress export mine.json [--user ada]   one learner's progress, to move it
@@ -45,6 +46,27 @@ def export(kind: str, output: str, lang: str) -> int:
     return 0
 
 
+def build_cache() -> int:
+    """Load the bank the way the app does, so that its start reads the cache (``make setup``)."""
+    from prep.bank import cache
+
+    where, folder = settings.cache_dir(), settings.content_dir()
+    if where is None:
+        print("bank cache: off (ATTN_PREP_CACHE=off); the app parses the YAML at each start")
+        return 0
+    bank = cache.load(folder, where)
+    try:
+        entry = cache.entry_for(folder, where)[1]
+    except OSError as exc:
+        print(f"bank cache: not written, {exc}", file=sys.stderr)
+        return 1
+    if entry.is_file():
+        print(f"bank cache: {len(bank.questions)} questions in {entry}")
+    else:  # a folder that cannot be written: the app still starts, parsing the YAML itself
+        print(f"bank cache: {where} cannot be written; the app parses the YAML at its start")
+    return 0
+
+
 def progress(action: str, path: str, user: str) -> int:
     from prep.store import Store, StoreError
 
@@ -79,7 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     moves.add_argument("action", choices=["export", "import"])
     moves.add_argument("file", help="the JSON file to write or read")
     moves.add_argument("--user", default="local", help="the learner (default: local)")
+    commands.add_parser("cache", help="write the bank cache the app reads at start")
     args = parser.parse_args(argv)
+    if args.command == "cache":
+        return build_cache()
     if args.command == "progress":
         return progress(args.action, args.file, args.user)
     if args.command == "validate":

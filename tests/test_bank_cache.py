@@ -4,6 +4,7 @@ means parsing the YAML."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -108,3 +109,31 @@ def test_the_key_follows_the_code_that_checks_the_bank(tmp_path, monkeypatch):
     formulas.write_text(formulas.read_text(encoding="utf-8") + "\n# a new formula\n",
                         encoding="utf-8")
     assert cache.key(FIXTURE_BANK) != before
+
+
+def test_the_install_writes_the_entry_the_first_start_reads(tmp_path):
+    """``python -m prep cache`` (``make setup``, the Dockerfile) writes the entry, so the very first
+    Home of a new install parses nothing."""
+    env = {**os.environ, "ATTN_PREP_CACHE": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "prep", "cache"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    [entry] = entries(tmp_path)
+    assert done.returncode == 0 and str(entry) in done.stdout, done.stderr
+    home = subprocess.run(
+        [sys.executable, "-c", HOME.format(cache=str(tmp_path), forbid_parsing=True)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert home.returncode == 0 and home.stdout.split()[-1] == "ok", home.stderr[-2000:]
+    setup = (ROOT / "Makefile").read_text(encoding="utf-8").split("\nsetup:")[1].split("\n\n")[0]
+    assert "-m prep cache" in setup
+    assert "RUN python -m prep cache" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("where, said", [("off", "off"), ("{blocker}/cache", "cannot be written")])
+def test_the_cache_command_says_when_there_is_no_entry(tmp_path, monkeypatch, capsys, where, said):
+    from prep.__main__ import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("ATTN_PREP_CACHE", where.format(blocker=blocker))
+    assert main(["cache"]) == 0  # the app still starts: it parses the YAML itself
+    assert said in capsys.readouterr().out

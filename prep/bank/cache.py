@@ -9,8 +9,9 @@ stale entry is never read, only left behind (and removed on the next write). A m
 or unreadable entry, or a cache folder that cannot be written, just means the YAML is parsed.
 
 The entry is JSON, validated again by the bank's own pydantic models when read; nothing in it is
-executed (no pickle). Only ``prep.ui`` uses the cache; the validator command and the tests parse
-the YAML every time.
+executed (no pickle). Only ``prep.ui`` reads the cache; the validator command and the tests parse
+the YAML every time. ``python -m prep cache`` writes the entry ahead of time: ``make setup`` and
+the Dockerfile run it, so even the first start after an install reads JSON.
 """
 
 from __future__ import annotations
@@ -58,12 +59,9 @@ def load(folder: Path, cache: Path | None) -> Bank:
     if cache is None:
         return load_bank(folder)
     try:
-        wanted = key(folder)
+        wanted, entry = entry_for(folder, cache)
     except OSError:
         return load_bank(folder)  # an unreadable file: the loader reports it
-    # One entry per content folder: loads of other folders (tests' fixture banks) keep theirs.
-    place = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
-    entry = cache / f"{PREFIX}{place}-{wanted[:32]}.json"
     try:
         data = Entry.model_validate_json(entry.read_bytes())
         if data.key == wanted:
@@ -74,11 +72,19 @@ def load(folder: Path, cache: Path | None) -> Bank:
         LOG.warning("bank cache %s not used (%s); parsing the YAML", entry, exc)
     bank = load_bank(folder)
     data = Entry(key=wanted, sections=bank.sections, problems=bank.problems, aliases=bank.aliases)
-    _write(entry, place, data.model_dump_json().encode())
+    _write(entry, data.model_dump_json().encode())
     return bank
 
 
-def _write(entry: Path, place: str, data: bytes) -> None:
+def entry_for(folder: Path, cache: Path) -> tuple[str, Path]:
+    """The key of ``folder``'s bank today and the file its entry has in ``cache``. One entry per
+    content folder: loads of other folders (tests' fixture banks) keep theirs."""
+    wanted = key(folder)
+    place = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+    return wanted, cache / f"{PREFIX}{place}-{wanted[:32]}.json"
+
+
+def _write(entry: Path, data: bytes) -> None:
     """Write atomically (several processes may start at once), then drop the folder's older
     entries."""
     try:
@@ -91,7 +97,8 @@ def _write(entry: Path, place: str, data: bytes) -> None:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        for old in entry.parent.glob(f"{PREFIX}{place}-*.json"):
+        place = entry.name.rsplit("-", 1)[0]  # bank-{folder hash}
+        for old in entry.parent.glob(f"{place}-*.json"):
             if old != entry:
                 old.unlink(missing_ok=True)
     except OSError as exc:
