@@ -43,8 +43,9 @@ RUN useradd --create-home --uid 10001 learner \
     && mkdir -p /data \
     && chown learner:learner /data
 USER learner
-# The loaded bank as JSON in the learner's cache folder, so a new container's first page does not
-# parse the YAML (prep/bank/cache.py).
+# The loaded bank as JSON, so a new container's first page does not parse the YAML
+# (prep/bank/cache.py). The folder is named, not left to $HOME, which some builders do not set.
+ENV ATTN_PREP_CACHE=/home/learner/.cache/attention-prep
 RUN python -m prep cache
 VOLUME ["/data"]
 

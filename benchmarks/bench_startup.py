@@ -90,8 +90,10 @@ def install(checkout: Path, cache: Path) -> Path:
     ``python -m prep cache`` (a checkout without that command leaves nothing). Untimed, and done
     for every round before the first start, so it warms no file for one start only."""
     env = {**os.environ, "ATTN_PREP_CACHE": str(cache), "PYTHONPATH": str(checkout)}
-    subprocess.run([sys.executable, "-m", "prep", "cache"], cwd=checkout, env=env,
-                   capture_output=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "prep", "cache"], cwd=checkout, env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 2 and not any(cache.glob("bank-*.json")):  # 2: no such command there
+        raise RuntimeError(f"{checkout}: python -m prep cache wrote no entry: {done.stderr}")
     return cache
 
 

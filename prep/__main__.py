@@ -50,20 +50,16 @@ def build_cache() -> int:
     """Load the bank the way the app does, so that its start reads the cache (``make setup``)."""
     from prep.bank import cache
 
-    where, folder = settings.cache_dir(), settings.content_dir()
+    where = settings.cache_dir()
     if where is None:
         print("bank cache: off (ATTN_PREP_CACHE=off); the app parses the YAML at each start")
         return 0
-    bank = cache.load(folder, where)
-    try:
-        entry = cache.entry_for(folder, where)[1]
-    except OSError as exc:
-        print(f"bank cache: not written, {exc}", file=sys.stderr)
+    done = cache.refresh(settings.content_dir(), where)
+    if done.entry is None:
+        print(f"bank cache: not written to {where} ({done.reason}); the app parses the YAML "
+              f"at its start", file=sys.stderr)
         return 1
-    if entry.is_file():
-        print(f"bank cache: {len(bank.questions)} questions in {entry}")
-    else:  # a folder that cannot be written: the app still starts, parsing the YAML itself
-        print(f"bank cache: {where} cannot be written; the app parses the YAML at its start")
+    print(f"bank cache: {len(done.bank.questions)} questions in {done.entry}")
     return 0
 
 

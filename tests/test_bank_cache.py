@@ -128,12 +128,46 @@ def test_the_install_writes_the_entry_the_first_start_reads(tmp_path):
     assert "RUN python -m prep cache" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("where, said", [("off", "off"), ("{blocker}/cache", "cannot be written")])
-def test_the_cache_command_says_when_there_is_no_entry(tmp_path, monkeypatch, capsys, where, said):
+def test_the_cache_command_off(monkeypatch, capsys):
     from prep.__main__ import main
 
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder", encoding="utf-8")
-    monkeypatch.setenv("ATTN_PREP_CACHE", where.format(blocker=blocker))
-    assert main(["cache"]) == 0  # the app still starts: it parses the YAML itself
-    assert said in capsys.readouterr().out
+    monkeypatch.setenv("ATTN_PREP_CACHE", "off")
+    assert main(["cache"]) == 0
+    assert "off" in capsys.readouterr().out
+
+
+def test_the_cache_command_says_when_it_could_not_write(tmp_path, monkeypatch, capsys):
+    """A folder that holds a damaged entry but takes no new file: no claim that the entry is
+    there (the entry file exists, but it is not the bank), exit 1; the app still parses."""
+    from prep.__main__ import main
+
+    monkeypatch.setenv("ATTN_PREP_CACHE", str(tmp_path))
+    assert main(["cache"]) == 0
+    [entry] = entries(tmp_path)
+    entry.write_text('{"key": "', encoding="utf-8")
+    capsys.readouterr()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cache.tempfile, "mkstemp", refuse)
+    assert main(["cache"]) == 1
+    said = capsys.readouterr()
+    assert "questions in" not in said.out and "not written" in said.err
+    assert "Permission denied" in said.err
+
+
+def test_an_edit_replaces_its_own_entry_only(tmp_path):
+    """Two content folders share a cache folder: a new entry for one removes that folder's stale
+    entry and keeps the other's."""
+    one, two, store = tmp_path / "my-bank", tmp_path / "my-bank-2", tmp_path / "c-[x]*"
+    shutil.copytree(FIXTURE_BANK, one)
+    shutil.copytree(FIXTURE_BANK, two)
+    first = {cache.refresh(folder, store).entry for folder in (one, two)}
+    assert len(first) == 2 and set(entries(store)) == first
+    section = sorted(two.glob("*.yaml"))[0]
+    section.write_text(section.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    edited = cache.refresh(two, store).entry
+    kept = cache.refresh(one, store).entry
+    assert set(entries(store)) == {kept, edited} and kept in first and edited not in first
+    assert oct(edited.stat().st_mode & 0o777) == oct(0o644)  # another user may read it

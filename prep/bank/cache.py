@@ -9,9 +9,11 @@ stale entry is never read, only left behind (and removed on the next write). A m
 or unreadable entry, or a cache folder that cannot be written, just means the YAML is parsed.
 
 The entry is JSON, validated again by the bank's own pydantic models when read; nothing in it is
-executed (no pickle). Only ``prep.ui`` reads the cache; the validator command and the tests parse
-the YAML every time. ``python -m prep cache`` writes the entry ahead of time: ``make setup`` and
-the Dockerfile run it, so even the first start after an install reads JSON.
+executed (no pickle). Only ``prep.ui`` and ``python -m prep cache`` use the cache; the validator
+command and the tests parse the YAML every time. ``python -m prep cache`` writes the entry ahead of
+time: ``make setup`` and the Dockerfile run it, so the first start after an install reads JSON
+when the app runs with the same cache folder (the user's, or ``ATTN_PREP_CACHE``: the Dockerfile
+sets it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import pydantic
 
@@ -56,50 +59,56 @@ def key(folder: Path) -> str:
 
 def load(folder: Path, cache: Path | None) -> Bank:
     """``load_bank(folder)``, read from ``cache`` (a folder) when an entry for it is there."""
-    if cache is None:
-        return load_bank(folder)
+    return load_bank(folder) if cache is None else refresh(folder, cache).bank
+
+
+class Refreshed(NamedTuple):
+    bank: Bank
+    entry: Path | None  # the folder's current entry, in place; None when it could not be written
+    reason: str = ""  # why not
+
+
+def refresh(folder: Path, cache: Path) -> Refreshed:
+    """``folder``'s bank, read from its entry in ``cache``, or parsed and its entry written."""
     try:
-        wanted, entry = entry_for(folder, cache)
-    except OSError:
-        return load_bank(folder)  # an unreadable file: the loader reports it
+        wanted = key(folder)
+    except OSError as exc:
+        return Refreshed(load_bank(folder), None, str(exc))  # the loader reports the file
+    # One entry per content folder: loads of other folders (tests' fixture banks) keep theirs.
+    place = f"{PREFIX}{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]}"
+    entry = cache / f"{place}-{wanted[:32]}.json"
     try:
         data = Entry.model_validate_json(entry.read_bytes())
         if data.key == wanted:
-            return Bank(data.sections, data.problems, data.aliases)
+            return Refreshed(Bank(data.sections, data.problems, data.aliases), entry)
     except FileNotFoundError:
         pass
     except (OSError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         LOG.warning("bank cache %s not used (%s); parsing the YAML", entry, exc)
     bank = load_bank(folder)
     data = Entry(key=wanted, sections=bank.sections, problems=bank.problems, aliases=bank.aliases)
-    _write(entry, data.model_dump_json().encode())
-    return bank
-
-
-def entry_for(folder: Path, cache: Path) -> tuple[str, Path]:
-    """The key of ``folder``'s bank today and the file its entry has in ``cache``. One entry per
-    content folder: loads of other folders (tests' fixture banks) keep theirs."""
-    wanted = key(folder)
-    place = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
-    return wanted, cache / f"{PREFIX}{place}-{wanted[:32]}.json"
-
-
-def _write(entry: Path, data: bytes) -> None:
-    """Write atomically (several processes may start at once), then drop the folder's older
-    entries."""
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".bank-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, entry)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        place = entry.name.rsplit("-", 1)[0]  # bank-{folder hash}
-        for old in entry.parent.glob(f"{place}-*.json"):
-            if old != entry:
-                old.unlink(missing_ok=True)
+        _write(entry, place, data.model_dump_json().encode())
     except OSError as exc:
-        LOG.info("bank cache not written to %s: %s", entry.parent, exc)
+        LOG.info("bank cache not written to %s: %s", cache, exc)
+        return Refreshed(bank, None, str(exc))
+    return Refreshed(bank, entry)
+
+
+def _write(entry: Path, place: str, data: bytes) -> None:
+    """Write atomically (several processes may start at once), readable by any user (the bank is
+    public; a container may run as another user than the one that built it), then drop the
+    folder's older entries (``{place}-*.json``)."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".bank-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, entry)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    for old in entry.parent.glob(f"{place}-*.json"):
+        if old != entry:
+            old.unlink(missing_ok=True)
