@@ -13,14 +13,12 @@ or stale), and ahead of time where the app cannot write there (the Dockerfile ru
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import plotly
 
 from prep import settings
+from prep.files import write_atomic
 
 LOG = logging.getLogger(__name__)
 PLOTLY_SOURCE = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -40,16 +38,7 @@ def ensure_plotly(static_dir: Path = STATIC_DIR, source: Path = PLOTLY_SOURCE) -
     target = static_dir / PLOTLY_NAME
     if target.is_file() and target.stat().st_size == source.stat().st_size:
         return target
-    static_dir.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=static_dir, prefix=".plotly-", suffix=".js")
-    os.close(handle)
-    try:
-        shutil.copyfile(source, temporary)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(target, source.read_bytes())
     LOG.info("copied Plotly.js (plotly package %s) to %s", plotly.__version__, target)
     return target
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -150,7 +151,7 @@ def test_the_cache_command_says_when_it_could_not_write(tmp_path, monkeypatch, c
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cache.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
     assert main(["cache"]) == 1
     said = capsys.readouterr()
     assert "questions in" not in said.out and "not written" in said.err

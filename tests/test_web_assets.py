@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prep import web_assets
+from prep import files, web_assets
 
 
 def test_plotly_js_is_copied_once_and_replaced_when_it_differs(tmp_path):
@@ -24,12 +24,25 @@ def test_plotly_js_is_copied_once_and_replaced_when_it_differs(tmp_path):
 def test_a_copy_that_fails_raises_and_leaves_no_half_file(tmp_path, monkeypatch):
     static = tmp_path / "static"
 
-    def broken_copy(source, target):
-        with open(target, "w") as half:
-            half.write("// half a file")
-        raise OSError("disk full")
+    real_fdopen = files.os.fdopen
 
-    monkeypatch.setattr(web_assets.shutil, "copyfile", broken_copy)
+    class HalfWriter:
+        """Writes the first bytes to the temporary file, then the disk is full."""
+
+        def __init__(self, fd, mode):
+            self.handle = real_fdopen(fd, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            self.handle.write(data[:100])
+            raise OSError("disk full")
+
+    monkeypatch.setattr(files.os, "fdopen", HalfWriter)
     with pytest.raises(OSError, match="disk full"):
         web_assets.ensure_plotly(static)
     assert list(static.iterdir()) == []

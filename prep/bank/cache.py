@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,6 +27,7 @@ import pydantic
 
 from prep.bank.loader import attention_exports, load_bank, section_files
 from prep.bank.model import Bank, Problem, Section
+from prep.files import write_atomic
 
 LOG = logging.getLogger(__name__)
 FORMAT = 2  # bump when the entry's layout changes
@@ -96,19 +95,10 @@ def refresh(folder: Path, cache: Path) -> Refreshed:
 
 
 def _write(entry: Path, place: str, data: bytes) -> None:
-    """Write atomically (several processes may start at once), readable by any user (the bank is
-    public; a container may run as another user than the one that built it), then drop the
-    folder's older entries (``{place}-*.json``)."""
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".bank-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, entry)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write the entry (atomically: several processes may start at once; readable by any user: a
+    container may run as another user than the one that built it), then drop the folder's older
+    entries (``{place}-*.json``)."""
+    write_atomic(entry, data)
     for old in entry.parent.glob(f"{place}-*.json"):
         if old != entry:
             old.unlink(missing_ok=True)
