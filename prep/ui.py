@@ -73,14 +73,32 @@ _FOCUSABLE_SCROLLERS_JS = """<script>
 </script>"""
 
 
-# A disabled slider's label is drawn at 40% of the text colour (2.7:1 on white, under WCAG's
-# 4.5:1; axe-core checks it because the label is not tied to a disabled input). The Lab disables
-# the settings a module does not use and says why in their help: keep those labels readable.
-_DISABLED_LABEL_CSS = """<style>
+# Colours Streamlit draws below WCAG's 4.5:1 (axe-core: color-contrast), made readable; all are
+# 5.3-7.2:1 on white and on the code background (#fcfcfb).
+# - A disabled slider's label is drawn at 40% of the text colour (2.7:1 on white; axe checks it
+#   because the label is not tied to a disabled input). The Lab disables the settings a module does
+#   not use and says why in their help.
+# - Code blocks (st.code and code in Markdown: questions, answers, the Lab's source) colour their
+#   tokens from a fixed palette at 2.2-3.8:1 (keywords #1c83e1, numbers #29b09d, strings
+#   #09ab3b, ...); the same hues, darker. Regression: a question with code failed axe in Browse
+#   and in the mock interview.
+_CONTRAST_CSS = """<style>
 [data-testid="stSlider"]:has([aria-disabled="true"]) [data-testid="stWidgetLabel"] p,
 [data-testid="stSlider"]:has([disabled]) [data-testid="stWidgetLabel"] p {
   color: #5C5D61;
 }
+[data-testid="stCode"] pre .token:is(.comment, .prolog, .doctype, .cdata, .punctuation,
+  .unchanged) { color: #5C5D61; }
+[data-testid="stCode"] pre .token:is(.attr-name, .property, .variable) { color: #0A5C8A; }
+[data-testid="stCode"] pre .token:is(.boolean, .constant, .symbol, .inserted) { color: #1E7A35; }
+[data-testid="stCode"] pre .token:is(.number, .regex) { color: #0B6B5E; }
+[data-testid="stCode"] pre .token:is(.string, .char, .attr-value) { color: #17692C; }
+[data-testid="stCode"] pre .token:is(.operator, .entity, .decorator, .atrule) { color: #A8430B; }
+[data-testid="stCode"] pre .token.url { color: #6B3FA0; }
+[data-testid="stCode"] pre .token:is(.keyword, .tag, .function, .class-name, .selector) {
+  color: #0B5CAD;
+}
+[data-testid="stCode"] pre .token:is(.important, .deleted) { color: #B0202E; }
 </style>"""
 
 
@@ -175,7 +193,7 @@ def setup_page(title_zh: str, title_en: str, *, layout: str = "wide") -> str:
             on_change=_on_lang_change,
         )
         st.html(_FOCUSABLE_SCROLLERS_JS, unsafe_allow_javascript=True)
-    st.html(_DISABLED_LABEL_CSS)  # style only: Streamlit puts it out of the page's flow
+    st.html(_CONTRAST_CSS)  # style only: Streamlit puts it out of the page's flow
     return current
 
 

@@ -158,3 +158,26 @@ def test_no_serious_accessibility_violation_inside_the_pages(server, tabs, page_
         if page.locator(".st-key-iv_stop button").count():
             page.locator(".st-key-iv_stop button").click()
             _idle(page)
+
+
+CODE_QUESTION = "bug-seed-interactive-attention"  # Python in the question and in the answer
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("device", list(DEVICES))
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_code_blocks_are_readable(server, tabs, lang, device):
+    """Regression: code blocks coloured keywords #1c83e1 (3.8:1), numbers #29b09d (2.6:1), ...
+    on #fcfcfb; axe failed the mock interview whenever it drew a question with code. The
+    question linked in Browse, its answer revealed: every token class Prism gave it is checked."""
+    page = tabs["pages"][device]
+    page.goto(f"{server.url}/Browse?q={CODE_QUESTION}&{ui.LANG_PARAM}={lang}")
+    page.wait_for_selector(IDLE, state="attached")
+    _idle(page)
+    page.locator(f".st-key-linked-reveal-{CODE_QUESTION} button").click()
+    _idle(page)
+    page.wait_for_selector('[data-testid="stCode"] pre .token.string')
+    kinds = page.evaluate("() => [...new Set([...document.querySelectorAll("
+                          "'[data-testid=\"stCode\"] pre .token')].map(e => e.classList[1]))]")
+    assert {"keyword", "number", "string", "function", "operator"} <= set(kinds), kinds
+    _assert_no_serious(page, f"Browse {CODE_QUESTION} answered ({lang}, {device})", tabs)
